@@ -1,0 +1,3 @@
+//! The store (stub).
+
+pub mod model;

@@ -1,0 +1,218 @@
+//! Domain types the rest of the program speaks: environments, nodes, replication links,
+//! backup runs, alerts, health checks and source status.
+//!
+//! Every string in these types that came from the network has passed through
+//! [`crate::sanitize`] before it was stored here.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::settings::{Preset, SourceId, Tier};
+
+/// The health of one source as the poller last saw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum SourceHealth {
+    /// Never polled yet.
+    Pending,
+    /// Last poll succeeded.
+    Ok {
+        last_success: DateTime<Utc>,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    /// Last poll failed; `since` is the first failure of the current run of failures.
+    Failing {
+        reason: String,
+        since: DateTime<Utc>,
+        last_success: Option<DateTime<Utc>>,
+    },
+    /// Data older than two intervals: the poller is stuck or the process was suspended.
+    Stale { last_success: DateTime<Utc> },
+}
+
+/// What the console knows about one source.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub id: SourceId,
+    pub environment: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub url: String,
+    pub health: SourceHealth,
+    /// Problems that do not fail the poll: parse errors with line numbers, metrics a preset
+    /// expects but the endpoint does not expose.
+    pub warnings: Vec<String>,
+    pub last_poll: Option<DateTime<Utc>>,
+}
+
+/// One environment as the overview shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: String,
+    pub tier: Tier,
+}
+
+/// A host as node_exporter describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    pub environment: String,
+    pub name: String,
+    pub role: Option<String>,
+    pub cluster: Option<String>,
+    pub up: bool,
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub root_disk_percent: Option<f64>,
+    pub load1: Option<f64>,
+    pub uptime: Option<Duration>,
+    pub source: SourceId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ReplicationKind {
+    Galera,
+    Mysql,
+    Postgres,
+    Redis,
+}
+
+impl ReplicationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicationKind::Galera => "Galera",
+            ReplicationKind::Mysql => "MySQL",
+            ReplicationKind::Postgres => "PostgreSQL",
+            ReplicationKind::Redis => "Redis",
+        }
+    }
+}
+
+/// State of the replication machinery on one link.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LinkState {
+    /// MySQL/MariaDB: IO and SQL thread running flags.
+    Threads { io_running: bool, sql_running: bool },
+    /// Redis: master_link_status.
+    Link { up: bool },
+    /// Galera: wsrep local state (4 = Synced), cluster status, ready flag, cluster size.
+    Galera {
+        local_state: i64,
+        local_state_name: String,
+        cluster_status: String,
+        ready: bool,
+        cluster_size: i64,
+        flow_control_paused: Option<f64>,
+    },
+    /// PostgreSQL streaming: the replica is attached (seen in pg_stat_replication).
+    Streaming { attached: bool },
+    /// The exporter did not say.
+    Unknown,
+}
+
+/// primary → replica (or a Galera member), with lag and link state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplicationLink {
+    pub environment: String,
+    pub cluster: Option<String>,
+    pub kind: ReplicationKind,
+    /// Primary (or, for Galera, the cluster name).
+    pub primary: String,
+    /// Replica (or, for Galera, this member).
+    pub replica: String,
+    pub lag_seconds: Option<f64>,
+    pub lag_bytes: Option<f64>,
+    pub state: LinkState,
+    pub source: SourceId,
+}
+
+/// The last backup of one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupRun {
+    pub environment: String,
+    pub service: String,
+    pub last_success: Option<DateTime<Utc>>,
+    pub age: Option<Duration>,
+    pub size_bytes: Option<f64>,
+    pub duration: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub rpo: Option<Duration>,
+    pub source: SourceId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Firing,
+    Pending,
+    Inactive,
+}
+
+/// An alert from Alertmanager (v2) or Prometheus (v1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub source: SourceId,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub state: AlertState,
+    pub since: Option<DateTime<Utc>>,
+    pub silenced_by: Vec<String>,
+    pub inhibited_by: Vec<String>,
+    pub fingerprint: Option<String>,
+}
+
+impl Alert {
+    pub fn is_suppressed(&self) -> bool {
+        !self.silenced_by.is_empty() || !self.inhibited_by.is_empty()
+    }
+
+    pub fn severity(&self) -> Option<&str> {
+        self.labels.get("severity").map(String::as_str)
+    }
+}
+
+/// The verdict of one health check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthResult {
+    pub up: bool,
+    /// HTTP status, if a response arrived.
+    pub status: Option<u16>,
+    #[serde(with = "duration_ms")]
+    pub latency: Duration,
+    /// Why the check failed: connection error, unexpected status, the condition that
+    /// failed, or the latency bound exceeded. `None` when up.
+    pub failure: Option<String>,
+}
+
+/// A health check as the UI lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthCheck {
+    pub environment: String,
+    pub name: String,
+    pub url: String,
+    pub result: Option<HealthResult>,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub source: SourceId,
+}
+
+/// A preset that expected a metric the endpoint does not expose.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingMetric {
+    pub preset: Preset,
+    pub metric: String,
+}
+
+pub(crate) mod duration_ms {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
