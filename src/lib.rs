@@ -5,6 +5,7 @@
 //! embedded fleet served over real HTTP so the console runs with no setup.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod engine;

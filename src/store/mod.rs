@@ -1,3 +1,195 @@
-//! The store (stub).
+//! The store: what the console knows, built only from poll reports.
+//!
+//! It keeps, per source, the latest poll outcome, the series of a metrics source with a
+//! bounded history ring (15 minutes at poll resolution, for sparklines and counter rates),
+//! the last health verdict or alert list. [`Store::snapshot`] derives the typed domain views
+//! through the exporter presets; the UI and rules read that snapshot and nothing else.
 
 pub mod model;
+pub mod preset;
+pub mod series;
+pub mod snapshot;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::settings::{EnvironmentSpec, Settings, SourceId, SourceKind, SourceSpec};
+use crate::sanitize;
+use crate::source::{Payload, PollReport};
+use model::{Alert, HealthCheck, HealthResult, SourceHealth, SourceStatus};
+use series::SeriesTable;
+pub use snapshot::{EnvironmentView, Snapshot};
+
+/// How much history each metrics source keeps.
+pub const HISTORY_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Everything known about one source.
+#[derive(Debug)]
+pub struct SourceState {
+    pub spec: SourceSpec,
+    pub last_poll: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_duration: Option<Duration>,
+    /// Reason and start of the current run of failures.
+    pub failing: Option<(String, DateTime<Utc>)>,
+    /// Parse errors of the latest body, with line numbers.
+    pub parse_errors: Vec<String>,
+    pub table: SeriesTable,
+    pub health: Option<(HealthResult, DateTime<Utc>)>,
+    pub alerts: Vec<Alert>,
+}
+
+impl SourceState {
+    fn new(spec: SourceSpec) -> Self {
+        let slots = HISTORY_WINDOW.as_millis() / spec.interval.as_millis().max(1) + 2;
+        let table = if matches!(spec.kind, SourceKind::Metrics(_)) {
+            SeriesTable::new(usize::try_from(slots).unwrap_or(usize::MAX))
+        } else {
+            SeriesTable::new(2)
+        };
+        Self {
+            spec,
+            last_poll: None,
+            last_success: None,
+            last_duration: None,
+            failing: None,
+            parse_errors: Vec::new(),
+            table,
+            health: None,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Ok / failing / stale / pending as of `now`.
+    pub fn health_at(&self, now: DateTime<Utc>) -> SourceHealth {
+        if let Some((reason, since)) = &self.failing {
+            return SourceHealth::Failing {
+                reason: reason.clone(),
+                since: *since,
+                last_success: self.last_success,
+            };
+        }
+        let Some(last_success) = self.last_success else {
+            return SourceHealth::Pending;
+        };
+        let stale_after = chrono::Duration::from_std(self.spec.interval * 2)
+            .unwrap_or(chrono::Duration::MAX);
+        if now - last_success > stale_after {
+            SourceHealth::Stale { last_success }
+        } else {
+            SourceHealth::Ok {
+                last_success,
+                duration: self.last_duration.unwrap_or_default(),
+            }
+        }
+    }
+
+    /// The latest poll succeeded (the data is current, though it may be stale by `now`).
+    pub fn is_up(&self) -> bool {
+        self.failing.is_none() && self.last_success.is_some()
+    }
+}
+
+/// The console's knowledge of the fleet.
+#[derive(Debug)]
+pub struct Store {
+    environments: Vec<EnvironmentSpec>,
+    sources: Vec<SourceState>,
+}
+
+impl Store {
+    pub fn new(settings: &Settings) -> Self {
+        let mut sources: Vec<SourceState> =
+            settings.sources().cloned().map(SourceState::new).collect();
+        sources.sort_by_key(|s| s.spec.id);
+        Self {
+            environments: settings.environments.clone(),
+            sources,
+        }
+    }
+
+    pub fn environments(&self) -> &[EnvironmentSpec] {
+        &self.environments
+    }
+
+    pub fn sources(&self) -> &[SourceState] {
+        &self.sources
+    }
+
+    pub fn source(&self, id: SourceId) -> Option<&SourceState> {
+        self.sources.get(id.0 as usize).filter(|s| s.spec.id == id)
+    }
+
+    /// Apply one poll report. Reports for unknown sources are ignored (logged).
+    pub fn ingest(&mut self, report: PollReport) {
+        let Some(state) = self
+            .sources
+            .get_mut(report.source.0 as usize)
+            .filter(|s| s.spec.id == report.source)
+        else {
+            tracing::warn!(source = %report.source, "poll report for an unknown source");
+            return;
+        };
+        state.last_poll = Some(report.at);
+        match report.outcome {
+            Ok(payload) => {
+                if let Some((reason, since)) = state.failing.take() {
+                    tracing::info!(source = %state.spec.key(), %reason, %since, "source recovered");
+                }
+                state.last_success = Some(report.at);
+                state.last_duration = Some(report.duration);
+                match payload {
+                    Payload::Metrics { body } => {
+                        let errors = state.table.ingest(&body, report.at);
+                        state.parse_errors = errors
+                            .iter()
+                            .map(|e| sanitize::clean_with_limit(&e.to_string(), 200).into_owned())
+                            .collect();
+                    }
+                    Payload::Health(result) => state.health = Some((result, report.at)),
+                    Payload::Alerts(alerts) => state.alerts = alerts,
+                }
+            }
+            Err(error) => {
+                let reason = sanitize::clean_with_limit(&error.to_string(), 300).into_owned();
+                match &mut state.failing {
+                    Some((r, _)) => *r = reason,
+                    None => {
+                        tracing::warn!(source = %state.spec.key(), %reason, "source failing");
+                        state.failing = Some((reason, report.at));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Derive every domain view as of `now`.
+    pub fn snapshot(&self, now: DateTime<Utc>) -> Snapshot {
+        snapshot::build(self, now)
+    }
+
+    pub(crate) fn status_of(&self, state: &SourceState, now: DateTime<Utc>, warnings: Vec<String>) -> SourceStatus {
+        SourceStatus {
+            id: state.spec.id,
+            environment: state.spec.environment.clone(),
+            name: state.spec.name.clone(),
+            kind: state.spec.kind_name(),
+            url: state.spec.url.to_string(),
+            health: state.health_at(now),
+            warnings,
+            last_poll: state.last_poll,
+        }
+    }
+
+    pub(crate) fn health_check_of(state: &SourceState) -> HealthCheck {
+        HealthCheck {
+            environment: state.spec.environment.clone(),
+            name: state.spec.name.clone(),
+            url: state.spec.url.to_string(),
+            result: state.health.as_ref().map(|(r, _)| r.clone()),
+            checked_at: state.health.as_ref().map(|(_, at)| *at),
+            source: state.spec.id,
+        }
+    }
+}

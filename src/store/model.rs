@@ -127,7 +127,17 @@ pub struct ReplicationLink {
     pub lag_seconds: Option<f64>,
     pub lag_bytes: Option<f64>,
     pub state: LinkState,
+    /// Lag over the history window, oldest first (seconds when known, else bytes), for
+    /// sparklines.
+    pub lag_history: Vec<f64>,
     pub source: SourceId,
+}
+
+impl ReplicationLink {
+    /// Identity of the link across snapshots.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}->{}", self.environment, self.kind.as_str(), self.primary, self.replica)
+    }
 }
 
 /// The last backup of one service.

@@ -1,0 +1,76 @@
+//! node_exporter → [`Node`]: CPU from `node_cpu_seconds_total` rates, memory from
+//! MemAvailable/MemTotal, root disk from the `/` filesystem, load and uptime.
+
+use super::{Input, Output, expect, finite, secs};
+use crate::store::model::Node;
+
+/// CPU is averaged over this window (or what history there is, if shorter).
+const CPU_WINDOW_SECS: i64 = 60;
+
+pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
+    expect(
+        input,
+        out,
+        &[
+            &["node_cpu_seconds_total"],
+            &["node_memory_MemTotal_bytes"],
+            &["node_memory_MemAvailable_bytes"],
+            &["node_filesystem_avail_bytes"],
+            &["node_filesystem_size_bytes"],
+            &["node_load1"],
+            &["node_boot_time_seconds"],
+        ],
+    );
+    let t = input.table;
+    let mem_total = t.value("node_memory_MemTotal_bytes", &[]);
+    let mem_avail = t.value("node_memory_MemAvailable_bytes", &[]);
+    let memory_percent = match (mem_total, mem_avail) {
+        (Some(total), Some(avail)) if total > 0.0 => Some(100.0 * (1.0 - avail / total)),
+        _ => None,
+    };
+    let root = [("mountpoint", "/")];
+    let disk_size = t.value("node_filesystem_size_bytes", &root);
+    let disk_avail = t.value("node_filesystem_avail_bytes", &root);
+    let root_disk_percent = match (disk_size, disk_avail) {
+        (Some(size), Some(avail)) if size > 0.0 => Some(100.0 * (1.0 - avail / size)),
+        _ => None,
+    };
+    let uptime = match (
+        t.value("node_time_seconds", &[]),
+        t.value("node_boot_time_seconds", &[]),
+    ) {
+        (Some(now), Some(boot)) => secs(now - boot),
+        (None, Some(boot)) => secs(input.now.timestamp() as f64 - boot),
+        _ => None,
+    };
+    out.nodes.push(Node {
+        environment: input.env.name.clone(),
+        name: input.node_name(),
+        role: input.metrics.placement.role.clone(),
+        cluster: input.metrics.placement.cluster.clone(),
+        up: input.up,
+        cpu_percent: cpu_percent(input),
+        memory_percent,
+        root_disk_percent,
+        load1: finite(t.value("node_load1", &[])),
+        uptime,
+        source: input.spec.id,
+    });
+}
+
+/// 100 × (1 − idle rate / all modes' rate), summed over CPUs.
+fn cpu_percent(input: &Input<'_>) -> Option<f64> {
+    let t = input.table;
+    let window = chrono::Duration::seconds(CPU_WINDOW_SECS);
+    let (mut idle, mut all) = (0.0, 0.0);
+    let mut any = false;
+    for s in t.named("node_cpu_seconds_total") {
+        let Some(r) = t.rate(s, window) else { continue };
+        any = true;
+        all += r;
+        if s.label("mode") == Some("idle") {
+            idle += r;
+        }
+    }
+    (any && all > 0.0).then(|| (100.0 * (1.0 - idle / all)).clamp(0.0, 100.0))
+}

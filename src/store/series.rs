@@ -1,0 +1,290 @@
+//! The series table of one metrics source: latest value per series plus a bounded history
+//! ring, updated in place on every scrape.
+//!
+//! A scrape of an exporter repeats the same series every time, so the table is keyed by a
+//! hash of the raw name and labels and compared against them without building a key: a
+//! series already seen costs a hash, a compare and a store — no allocation. Label values
+//! are sanitized once, when a series is first seen; the raw text is kept beside them only
+//! when sanitizing changed it, so the next scrape still finds the series.
+
+use std::hash::{Hash, Hasher};
+
+use chrono::{DateTime, Utc};
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::sanitize;
+use crate::source::exposition::{self, Label, MetricType, ParseError, SampleRef, Visitor};
+
+/// One time series and its recent past.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: Box<str>,
+    /// Sanitized label pairs, in the order the exporter wrote them.
+    pub labels: Box<[(Box<str>, Box<str>)]>,
+    /// Raw label values, only when sanitizing changed one of them.
+    raw_values: Option<Box<[Box<str>]>>,
+    pub value: f64,
+    pub timestamp_ms: Option<i64>,
+    /// The scrape generation this series was last seen in.
+    last_seen: u64,
+    /// Values by scrape slot (see [`SeriesTable::times`]); NaN where the series was absent.
+    history: Box<[f64]>,
+}
+
+impl Series {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
+    }
+
+    fn matches(&self, name: &str, labels: &[Label<'_>]) -> bool {
+        if &*self.name != name || self.labels.len() != labels.len() {
+            return false;
+        }
+        self.labels.iter().zip(labels).enumerate().all(|(i, ((k, v), l))| {
+            let stored = match &self.raw_values {
+                Some(raw) => &*raw[i],
+                None => &**v,
+            };
+            &**k == l.name && stored == l.value
+        })
+    }
+}
+
+/// Every series of one source, and the times of its recent scrapes.
+#[derive(Debug, Clone)]
+pub struct SeriesTable {
+    index: FxHashMap<u64, Vec<u32>>,
+    series: Vec<Series>,
+    /// Scrape times by slot; `generation % capacity` is the slot of the latest scrape.
+    times: Box<[Option<DateTime<Utc>>]>,
+    generation: u64,
+    /// Declared TYPE of each metric family, for rate() and `probe`.
+    types: FxHashMap<Box<str>, MetricType>,
+}
+
+impl SeriesTable {
+    /// `capacity` scrapes of history are kept (at least 2, so a rate can be taken).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            index: FxHashMap::default(),
+            series: Vec::new(),
+            times: vec![None; capacity.max(2)].into_boxed_slice(),
+            generation: 0,
+            types: FxHashMap::default(),
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.times.len()
+    }
+
+    fn slot(&self, generation: u64) -> usize {
+        // capacity ≥ 2, so the modulo is well defined; the result fits usize by construction.
+        (generation % self.capacity() as u64) as usize
+    }
+
+    /// Parse one exposition body into the table as the scrape taken `at`; returns the
+    /// parse errors (with line numbers). Series missing from this scrape stay in the table,
+    /// marked absent, until they have been gone for a whole history window.
+    pub fn ingest(&mut self, body: &str, at: DateTime<Utc>) -> Vec<ParseError> {
+        self.generation += 1;
+        let slot = self.slot(self.generation);
+        self.times[slot] = Some(at);
+        for s in &mut self.series {
+            s.history[slot] = f64::NAN;
+        }
+        let mut visitor = Ingest {
+            table: self,
+            errors: Vec::new(),
+        };
+        exposition::parse_with(body, &mut visitor);
+        let errors = visitor.errors;
+        self.evict_long_gone();
+        errors
+    }
+
+    fn evict_long_gone(&mut self) {
+        let horizon = self.capacity() as u64;
+        let generation = self.generation;
+        if !self
+            .series
+            .iter()
+            .any(|s| generation - s.last_seen >= horizon)
+        {
+            return;
+        }
+        self.series.retain(|s| generation - s.last_seen < horizon);
+        self.index.clear();
+        for (i, s) in self.series.iter().enumerate() {
+            let labels: Vec<Label<'_>> = s
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(j, (k, v))| Label {
+                    name: k,
+                    value: std::borrow::Cow::Borrowed(match &s.raw_values {
+                        Some(raw) => &raw[j],
+                        None => v,
+                    }),
+                })
+                .collect();
+            let h = key_hash(&s.name, &labels);
+            // Index fits u32: a source with four billion series is not a scrape target.
+            self.index.entry(h).or_default().push(i as u32);
+        }
+    }
+
+    fn upsert(&mut self, sample: &SampleRef<'_, '_>) {
+        let h = key_hash(sample.name, sample.labels);
+        let slot = self.slot(self.generation);
+        if let Some(ids) = self.index.get(&h) {
+            for &id in ids {
+                let s = &mut self.series[id as usize];
+                if s.matches(sample.name, sample.labels) {
+                    s.value = sample.value;
+                    s.timestamp_ms = sample.timestamp_ms;
+                    s.last_seen = self.generation;
+                    s.history[slot] = sample.value;
+                    return;
+                }
+            }
+        }
+        let mut raw_changed = false;
+        let labels: Box<[(Box<str>, Box<str>)]> = sample
+            .labels
+            .iter()
+            .map(|l| {
+                let clean = sanitize::clean_with_limit(&l.value, 256);
+                raw_changed |= clean != l.value;
+                (
+                    Box::<str>::from(sanitize::clean_with_limit(l.name, 128)),
+                    Box::<str>::from(clean),
+                )
+            })
+            .collect();
+        let raw_values = raw_changed.then(|| sample.labels.iter().map(|l| l.value.as_ref().into()).collect());
+        let mut history = vec![f64::NAN; self.capacity()].into_boxed_slice();
+        history[slot] = sample.value;
+        let id = self.series.len() as u32;
+        self.series.push(Series {
+            name: sample.name.into(),
+            labels,
+            raw_values,
+            value: sample.value,
+            timestamp_ms: sample.timestamp_ms,
+            last_seen: self.generation,
+            history,
+        });
+        self.index.entry(h).or_default().push(id);
+    }
+
+    /// Series present in the latest scrape.
+    pub fn present(&self) -> impl Iterator<Item = &Series> {
+        let generation = self.generation;
+        self.series.iter().filter(move |s| s.last_seen == generation)
+    }
+
+    /// Present series with this name.
+    pub fn named<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Series> + use<'s, 'n> {
+        self.present().filter(move |s| &*s.name == name)
+    }
+
+    /// The value of the first present series with this name whose labels include `matchers`.
+    pub fn value(&self, name: &str, matchers: &[(&str, &str)]) -> Option<f64> {
+        self.named(name)
+            .find(|s| matchers.iter().all(|(k, v)| s.label(k) == Some(v)))
+            .map(|s| s.value)
+    }
+
+    /// True if any present series has this name.
+    pub fn has(&self, name: &str) -> bool {
+        self.named(name).next().is_some()
+    }
+
+    pub fn metric_type(&self, family: &str) -> Option<MetricType> {
+        self.types.get(family).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// Time of the latest scrape.
+    pub fn last_scrape(&self) -> Option<DateTime<Utc>> {
+        self.times[self.slot(self.generation)]
+    }
+
+    /// `(time, value)` of a series over the history ring, oldest first, absent points skipped.
+    pub fn history(&self, series: &Series) -> Vec<(DateTime<Utc>, f64)> {
+        let cap = self.capacity() as u64;
+        let first = self.generation.saturating_sub(cap - 1).max(1);
+        (first..=self.generation)
+            .filter_map(|g| {
+                let slot = self.slot(g);
+                let t = self.times[slot]?;
+                let v = series.history[slot];
+                (!v.is_nan()).then_some((t, v))
+            })
+            .collect()
+    }
+
+    /// Per-second increase of a counter series over at most `window`, from the oldest point
+    /// inside the window to the latest, correcting for resets as Prometheus does.
+    pub fn rate(&self, series: &Series, window: chrono::Duration) -> Option<f64> {
+        let points = self.history(series);
+        let (last_t, _) = *points.last()?;
+        let start = last_t - window;
+        let inside: Vec<_> = points.into_iter().filter(|(t, _)| *t >= start).collect();
+        if inside.len() < 2 {
+            return None;
+        }
+        let mut increase = 0.0;
+        for w in inside.windows(2) {
+            let (a, b) = (w[0].1, w[1].1);
+            increase += if b >= a { b - a } else { b };
+        }
+        let secs = (inside[inside.len() - 1].0 - inside[0].0).num_milliseconds() as f64 / 1000.0;
+        (secs > 0.0).then(|| increase / secs)
+    }
+}
+
+struct Ingest<'t> {
+    table: &'t mut SeriesTable,
+    errors: Vec<ParseError>,
+}
+
+impl<'a> Visitor<'a> for Ingest<'_> {
+    fn metric_type(&mut self, name: &'a str, ty: MetricType) {
+        if self.table.types.get(name) != Some(&ty) {
+            self.table.types.insert(name.into(), ty);
+        }
+    }
+
+    fn sample(&mut self, sample: SampleRef<'_, 'a>) {
+        self.table.upsert(&sample);
+    }
+
+    fn error(&mut self, error: ParseError) {
+        // A hostile endpoint could send a million bad lines; a few tell the story.
+        if self.errors.len() < 20 {
+            self.errors.push(error);
+        }
+    }
+}
+
+fn key_hash(name: &str, labels: &[Label<'_>]) -> u64 {
+    let mut h = FxHasher::default();
+    name.hash(&mut h);
+    for l in labels {
+        l.name.hash(&mut h);
+        l.value.as_ref().hash(&mut h);
+    }
+    h.finish()
+}
