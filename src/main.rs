@@ -133,10 +133,13 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::mono()
     } else {
-        Theme::by_name(&theme_name).unwrap_or_else(|| {
-            tracing::warn!(theme = %theme_name, "unknown theme, using dark");
-            Theme::dark()
-        })
+        match Theme::load(&theme_name) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("watchdeck: {e}");
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
+        }
     };
     let running = engine::start(&settings, Arc::new(SystemClock))?;
     let result = watchdeck::ui::run(running.snapshots.clone(), cli.demo, theme).await;
