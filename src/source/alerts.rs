@@ -45,10 +45,10 @@ pub async fn fetch_prometheus(
     if !fetched.is_success() {
         // Prometheus answers API errors with 4xx/5xx *and* an error envelope; the envelope
         // says more than the status, so prefer it when it parses.
-        if let Ok(env) = serde_json::from_slice::<PromEnvelope>(&fetched.body) {
-            if env.status == "error" {
-                return Err(prom_error(&env));
-            }
+        if let Ok(env) = serde_json::from_slice::<PromEnvelope>(&fetched.body)
+            && env.status == "error"
+        {
+            return Err(prom_error(&env));
         }
         return Err(fetched.status_error());
     }

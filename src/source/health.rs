@@ -75,14 +75,14 @@ pub fn evaluate(
             }
         }
     }
-    if let Some(max) = health.max_latency {
-        if fetched.duration > max {
-            failures.push(format!(
-                "latency {} exceeds max_latency {}",
-                fmt_ms(fetched.duration),
-                fmt_ms(max)
-            ));
-        }
+    if let Some(max) = health.max_latency
+        && fetched.duration > max
+    {
+        failures.push(format!(
+            "latency {} exceeds max_latency {}",
+            fmt_ms(fetched.duration),
+            fmt_ms(max)
+        ));
     }
     HealthResult {
         up: failures.is_empty(),

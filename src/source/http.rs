@@ -267,10 +267,10 @@ pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
         if let Some(tls) = as_rustls(e) {
             return clip(&format!("TLS error: {tls}"));
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(phrase) = io_phrase(io.kind()) {
-                return phrase.to_owned();
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(phrase) = io_phrase(io.kind())
+        {
+            return phrase.to_owned();
         }
         let text = e.to_string();
         if text == "dns error" {
