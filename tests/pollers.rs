@@ -97,7 +97,9 @@ async fn handle(
 ) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+    // A TLS ClientHello (first byte 0x16) never contains a blank line: answer it at once
+    // with whatever HTTP we were told to, as a plain server on a mistaken https URL would.
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.first() != Some(&0x16) {
         match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -352,6 +354,38 @@ async fn bad_sources_fail_precisely_and_never_delay_the_good_one() {
     );
     assert!(head.contains("user-agent: watchdeck/"), "{head}");
     assert!(head.contains("accept-encoding: gzip"), "{head}");
+}
+
+/// Transport failures below HTTP get short, specific reasons: TLS spoken to a plain HTTP
+/// port is a TLS connect failure (for verifying and `insecure_skip_verify` sources alike),
+/// a body cut short is a request failure that says it happened while reading the body.
+#[tokio::test]
+async fn transport_failures_have_specific_reasons() {
+    let clients = clients();
+    let plain = serve(response("200 OK", &[], b"up 1\n")).await;
+    for insecure in [false, true] {
+        let mut s = spec("tls", plain.url("/metrics"), metrics_kind());
+        s.url.set_scheme("https").unwrap();
+        s.insecure_skip_verify = insecure;
+        let err = poller::poll_once(&clients, &s).await.outcome.unwrap_err();
+        let PollError::Connect(reason) = &err else {
+            panic!("expected Connect, got {err:?}");
+        };
+        assert!(reason.starts_with("TLS error: "), "{reason}");
+    }
+
+    let short = serve(Behaviour::Raw(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nup 1\n".to_vec(),
+    ))
+    .await;
+    let err = poller::poll_once(&clients, &spec("short", short.url("/m"), metrics_kind()))
+        .await
+        .outcome
+        .unwrap_err();
+    let PollError::Request(reason) = &err else {
+        panic!("expected Request, got {err:?}");
+    };
+    assert!(reason.starts_with("reading body: "), "{reason}");
 }
 
 /// A health endpoint that answers 503 with a DOWN body, refuses, or hangs is a successful

@@ -224,7 +224,12 @@ pub(crate) fn map_reqwest_error(err: reqwest::Error) -> PollError {
         // Only reachable if a per-request timeout were set; ours is the outer deadline.
         return PollError::Request("timed out".to_owned());
     }
-    let reason = error_chain(&err);
+    let mut reason = error_chain(&err);
+    if err.is_body() || err.is_decode() {
+        // The response had started: say so, "connection reset" alone reads like a connect
+        // failure.
+        reason = format!("reading body: {reason}");
+    }
     if err.is_connect() || is_tls(&err) {
         PollError::Connect(reason)
     } else {
@@ -233,38 +238,35 @@ pub(crate) fn map_reqwest_error(err: reqwest::Error) -> PollError {
 }
 
 fn is_tls(err: &(dyn StdError + 'static)) -> bool {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if as_rustls(e).is_some() {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
+    causes(err).any(|e| e.is::<rustls::Error>())
 }
 
-/// A rustls error, directly or wrapped in an `io::Error` (as tokio-rustls reports it;
-/// `io::Error::source` skips the wrapped error itself, hence `get_ref`).
-fn as_rustls<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-        return Some(tls);
-    }
-    e.downcast_ref::<std::io::Error>()
-        .and_then(|io| io.get_ref())
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+/// `err` and everything below it. `io::Error::source` skips the error an `io::Error`
+/// wraps (it returns the wrapped error's *source*), and TLS failures arrive as a rustls
+/// error inside two `io::Error`s, so wrapped errors are visited through `get_ref`.
+fn causes<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&e: &&'a (dyn StdError + 'static)| match e
+        .downcast_ref::<std::io::Error>()
+    {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => e.source(),
+    })
 }
 
-/// Describe the most specific cause in an error's `source()` chain.
+/// Describe the most specific cause below a (reqwest) error.
 ///
 /// Wrapper layers ("error sending request", "client error (Connect)") say nothing an
-/// operator can act on, so the innermost errors are kept: an I/O error kind becomes a
-/// short lowercase phrase ("connection refused"), a DNS failure keeps its resolver
-/// message, and otherwise the innermost two messages are joined.
+/// operator can act on, so the innermost errors are kept: a TLS error is named as such,
+/// an I/O error kind becomes a short lowercase phrase ("connection refused"), a DNS
+/// failure keeps the resolver's message, and otherwise the innermost two messages are
+/// joined.
 pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut messages: Vec<String> = Vec::new();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        if let Some(tls) = as_rustls(e) {
+    let mut dns = false;
+    for e in causes(err).skip(1) {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return clip(&format!("TLS error: {tls}"));
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>()
@@ -273,18 +275,17 @@ pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
             return phrase.to_owned();
         }
         let text = e.to_string();
-        if text == "dns error" {
-            let inner = e.source().map(|s| s.to_string()).unwrap_or_default();
-            return clip(&format!("dns error: {inner}"));
-        }
-        if messages.last() != Some(&text) {
+        dns |= text == "dns error";
+        // hyper-util's "client error (Connect)" only names the stage.
+        if !text.starts_with("client error (") && messages.last() != Some(&text) {
             messages.push(text);
         }
-        cur = e.source();
     }
     let reason = match messages.as_slice() {
         [] => err.to_string(),
         [only] => only.clone(),
+        // The resolver's own words are the innermost message.
+        [.., last] if dns => format!("dns error: {last}"),
         [.., a, b] => format!("{a}: {b}"),
     };
     clip(&reason)
