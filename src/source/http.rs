@@ -144,8 +144,11 @@ fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .gzip(true)
-        // Scrape-like traffic: keep a few idle connections per exporter for reuse.
+        // Idle connections must outlive a poll interval to be reused (this is reqwest's
+        // default; stated because reuse is the point of sharing one client).
         .pool_idle_timeout(Duration::from_secs(90))
+    // Redirects: reqwest's default (up to 10) applies; it drops `Authorization` when a
+    // redirect leaves the original host, so a token is not handed to another server.
 }
 
 /// Append `suffix` to the path of `base`, with exactly one `/` between them whether or
@@ -193,13 +196,18 @@ async fn send_and_read(
         return Err(too_large);
     }
     let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
-    let mut body = Vec::new();
+    // Sized up front when the length is known (never beyond the limit: the header is
+    // remote input).
+    let hint = response.content_length().unwrap_or(0);
+    let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).min(limit));
     let mut truncated = false;
     while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
         if body.len().saturating_add(chunk.len()) > limit {
             if success {
                 return Err(too_large);
             }
+            // body.len() <= limit always holds (we stop here otherwise), and
+            // room < chunk.len() because the sum exceeded the limit: the slice is in range.
             let room = limit - body.len();
             body.extend_from_slice(&chunk[..room]);
             truncated = true;
