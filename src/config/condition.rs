@@ -86,7 +86,7 @@ pub fn parse(text: &str) -> Result<BodyCondition, ConditionError> {
         let hint = if literal.starts_with('\'') {
             " (strings take double quotes)"
         } else if literal.chars().next().is_some_and(char::is_alphabetic) {
-            " (quote strings with double quotes: \"UP\")"
+            " (strings take double quotes: \"UP\")"
         } else {
             ""
         };

@@ -178,14 +178,24 @@ impl Cx<'_> {
                 "auth = { bearer_token_file = \"/path/to/file\" } or \
                  auth = { bearer_token_env = \"VAR\" }"
             };
-            return self.err(
+            let mut d = Diagnostic::new(
                 ErrorKind::InlineSecret,
+                self.origin,
+                self.text,
                 span,
                 format!(
                     "inline secret `{key}` in {context}: secrets must not be written into the \
                      config; read it from a file or an environment variable instead: {instead}"
                 ),
             );
+            // Never echo the secret itself: quote the line only up to the key.
+            let upto: String = d
+                .source_line
+                .chars()
+                .take(d.column - 1 + key.chars().count())
+                .collect();
+            d.source_line = format!("{upto} = [redacted]");
+            return d.into();
         }
         let expected = if expected.is_empty() {
             "this table takes no keys".to_owned()
@@ -271,6 +281,21 @@ impl Cx<'_> {
                 l[..end.unwrap_or(l.len())].to_owned()
             })
             .unwrap_or_else(|| "the top level".to_owned())
+    }
+
+    /// The span of `key` in `key = value` when it is on the value's line, else the value's.
+    fn key_span(&self, key: &str, value: Range<usize>) -> Range<usize> {
+        let line_start = self.text[..value.start.min(self.text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        match self
+            .text
+            .get(line_start..value.start)
+            .and_then(|t| t.rfind(key))
+        {
+            Some(i) => line_start + i..line_start + i + key.len(),
+            None => value,
+        }
     }
 
     /// The key whose value starts at `offset`, if the text before it on the line is `key =`.
@@ -400,7 +425,15 @@ impl Cx<'_> {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for n in names {
             let s = n.get_ref();
-            if s.trim().is_empty() || s.contains('/') || s.chars().any(char::is_control) {
+            if s.trim().is_empty() {
+                return Err(self.err(
+                    ErrorKind::InvalidSourceName,
+                    n.span(),
+                    "empty source name; expected a name unique within the environment, \
+                     such as \"web1-node\"",
+                ));
+            }
+            if s.contains('/') || s.chars().any(char::is_control) {
                 return Err(self.err(
                     ErrorKind::InvalidSourceName,
                     n.span(),
@@ -595,11 +628,7 @@ impl Cx<'_> {
                     self.err(
                         ErrorKind::BadCondition,
                         span,
-                        format!(
-                            "bad body condition `{}`: {}; expected `body.<path> <op> <literal>`",
-                            c.get_ref(),
-                            e.message
-                        ),
+                        format!("bad body condition `{}`: {}", c.get_ref(), e.message),
                     )
                 })
             })
@@ -739,19 +768,19 @@ impl Cx<'_> {
             ));
         };
         // Two keys of different forms, or two sources for the same secret.
-        for &(key, value) in &present[1..] {
+        for (i, &(key, value)) in present.iter().enumerate().skip(1) {
             let conflict = if is_bearer(key) != is_bearer(first_key) {
                 Some(first_key)
             } else {
-                present
+                present[..i]
                     .iter()
                     .map(|&(k, _)| k)
-                    .find(|&k| k != key && k != "username" && key != "username")
+                    .find(|&k| k != "username" && key != "username")
             };
             if let Some(other) = conflict {
                 return Err(self.err(
                     ErrorKind::BadAuth,
-                    value.span(),
+                    self.key_span(key, value.span()),
                     format!("ambiguous auth: both `{other}` and `{key}` given; {FORMS}"),
                 ));
             }

@@ -59,6 +59,11 @@ pub fn size_bytes(n: i64) -> Result<u64, String> {
 /// An absolute `http` or `https` URL with a host.
 pub fn http_url(text: &str) -> Result<Url, String> {
     const EXPECTED: &str = "expected an absolute http:// or https:// URL with a host";
+    if !text.contains("://") {
+        return Err(format!(
+            "invalid URL `{text}`: no scheme; {EXPECTED} (e.g. \"http://{text}\")"
+        ));
+    }
     let url = Url::parse(text).map_err(|e| format!("invalid URL `{text}`: {e}; {EXPECTED}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
