@@ -639,6 +639,16 @@ fn more_structure_mistakes() {
             "unsupported URL scheme `ftp`",
         ),
         ("", "c.toml:1:1: no environments configured"),
+        // Non-ASCII before a value does not upset the key lookup.
+        (
+            "[[environment]]\nname = \"p\"\ntier = \"staging\"\n[[environment.metrics]]\nname = \"a\"\nurl = \"http://a/\"\nlabels = { \"zoné\" = 1 }\n",
+            "c.toml:7:21: wrong type for `zoné`",
+        ),
+        // An unknown key in [general].
+        (
+            "[general]\nthemes = \"x\"\n",
+            "c.toml:2:1: unknown key `themes` in [general]; expected one of: max_in_flight, theme, bell_on_sev1, mouse",
+        ),
     ];
     for (text, phrase) in cases {
         let msg = config::load_str(text, Path::new("c.toml"))

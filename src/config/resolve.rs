@@ -305,8 +305,10 @@ impl Cx<'_> {
         let before = self.text[line_start..offset].trim_end().strip_suffix('=')?;
         let before = before.trim_end();
         let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"')))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"')))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let key = before[start..].trim_matches('"');
         (!key.is_empty()).then(|| key.to_owned())
     }
