@@ -1,9 +1,187 @@
-//! Config file structs (stub; the config helper replaces this).
+//! The config file as written: serde structs that mirror the TOML schema one to one.
+//!
+//! Owns the shape of the file and nothing else. Every table denies unknown keys; values that
+//! a later semantic check must point at are wrapped in [`Spanned`] so the check can report
+//! `line:column`. Nothing here applies defaults or interprets strings (durations, sizes,
+//! URLs, tiers): that is `resolve`'s job, which turns these structs into
+//! [`super::settings::Settings`].
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::fmt;
 
-use super::{ConfigError, Settings};
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use toml::Spanned;
 
-pub fn resolve(_text: &str, _origin: &Path) -> Result<Settings, ConfigError> {
-    Err(ConfigError::Invalid("not implemented".into()))
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub general: Option<GeneralFile>,
+    #[serde(default)]
+    pub environment: Vec<Spanned<EnvironmentFile>>,
 }
+
+/// `[general]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneralFile {
+    pub max_in_flight: Option<Spanned<i64>>,
+    pub theme: Option<Spanned<String>>,
+    pub bell_on_sev1: Option<bool>,
+    pub mouse: Option<bool>,
+}
+
+/// `[[environment]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentFile {
+    pub name: Spanned<String>,
+    pub tier: Spanned<String>,
+    #[serde(default)]
+    pub health: Vec<Spanned<HealthFile>>,
+    #[serde(default)]
+    pub metrics: Vec<Spanned<MetricsFile>>,
+    #[serde(default)]
+    pub alertmanager: Vec<Spanned<AlertApiFile>>,
+    #[serde(default)]
+    pub prometheus_alerts: Vec<Spanned<AlertApiFile>>,
+    #[serde(default)]
+    pub backup_policy: Vec<Spanned<BackupPolicyFile>>,
+}
+
+/// `[[environment.health]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthFile {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub expect_status: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub conditions: Vec<Spanned<String>>,
+    pub max_latency: Option<Spanned<DurationText>>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub max_body: Option<Spanned<SizeValue>>,
+    pub insecure_skip_verify: Option<Spanned<bool>>,
+    pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `[[environment.metrics]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFile {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub preset: Option<Spanned<String>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub backup_metrics: Option<Spanned<BackupMetricsFile>>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub max_body: Option<Spanned<SizeValue>>,
+    pub insecure_skip_verify: Option<Spanned<bool>>,
+    pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `[[environment.alertmanager]]` and `[[environment.prometheus_alerts]]`: a base URL.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertApiFile {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub max_body: Option<Spanned<SizeValue>>,
+    pub insecure_skip_verify: Option<Spanned<bool>>,
+    pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `auth = { … }`: exactly one of the bearer or basic forms, secrets only by reference.
+///
+/// Inline `token`/`password`/`bearer_token` keys are rejected as unknown keys and reported
+/// by the loader as inline secrets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFile {
+    pub bearer_token_file: Option<Spanned<String>>,
+    pub bearer_token_env: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
+    pub password_env: Option<Spanned<String>>,
+}
+
+/// `backup_metrics = { … }` on a `backup`-preset metrics source; every name optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupMetricsFile {
+    pub last_success: Option<Spanned<String>>,
+    pub last_size: Option<Spanned<String>>,
+    pub last_duration: Option<Spanned<String>>,
+    pub push_time: Option<Spanned<String>>,
+    pub service_label: Option<Spanned<String>>,
+}
+
+/// `[[environment.backup_policy]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPolicyFile {
+    pub service: Spanned<String>,
+    pub interval: Spanned<DurationText>,
+    pub rpo: Spanned<DurationText>,
+}
+
+/// A duration as written (`"10s"`, `"1m30s"`); parsed by the resolver. Its own type only so
+/// a wrong TOML type says "expected a duration string".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationText(pub String);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurationText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string such as \"10s\" or \"1m30s\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationText, E> {
+                Ok(DurationText(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A byte size as written: an integer number of bytes or a string such as `"16MiB"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SizeValue {
+    Bytes(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for SizeValue {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SizeValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size: an integer number of bytes or a string such as \"16MiB\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SizeValue, E> {
+                Ok(SizeValue::Bytes(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SizeValue, E> {
+                Ok(SizeValue::Bytes(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeValue, E> {
+                Ok(SizeValue::Text(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Keys that would hold a secret inline; the loader turns "unknown key" for these into an
+/// error that says to use a file or an environment variable.
+pub const INLINE_SECRET_KEYS: &[&str] = &["token", "bearer_token", "password"];

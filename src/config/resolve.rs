@@ -1,0 +1,877 @@
+//! From config text to [`Settings`]: parse, check every rule, fill in every default.
+//!
+//! Owns the translation of TOML/serde errors into located [`Diagnostic`]s (so "unknown
+//! field" becomes "unknown key `x` in [[environment.metrics]]; expected one of: …") and all
+//! semantic checks: URLs, durations, sizes, tiers, presets, unique names, auth forms, body
+//! conditions, production safety. The first error found is returned.
+//!
+//! Source ids are assigned in order environment by environment, and within an environment:
+//! health, then metrics, then alertmanager, then prometheus_alerts, each in file order.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::condition;
+use super::error::{ConfigError, Diagnostic, ErrorKind};
+use super::file::{
+    AlertApiFile, AuthFile, BackupMetricsFile, BackupPolicyFile, ConfigFile, DurationText,
+    EnvironmentFile, GeneralFile, HealthFile, INLINE_SECRET_KEYS, MetricsFile, SizeValue,
+};
+use super::settings::{
+    Auth, BackupMetricNames, BackupPolicy, DEFAULT_INTERVAL, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT,
+    EnvironmentSpec, General, HealthSpec, MetricsSpec, Placement, Preset, SecretSource, Settings,
+    SourceId, SourceKind, SourceSpec, Tier,
+};
+use super::values;
+
+/// Parse and resolve config text; `origin` names the file in errors and anchors relative
+/// secret file paths to its directory.
+pub fn resolve(text: &str, origin: &Path) -> Result<Settings, ConfigError> {
+    let cx = Cx { text, origin };
+    let de = toml::de::Deserializer::parse(text).map_err(|e| cx.syntax(&e))?;
+    let file = ConfigFile::deserialize(de).map_err(|e| cx.structure(&e))?;
+    cx.settings(file)
+}
+
+type Result<T, E = ConfigError> = std::result::Result<T, E>;
+
+/// The text being resolved and where it came from.
+struct Cx<'a> {
+    text: &'a str,
+    origin: &'a Path,
+}
+
+/// The fields every source kind shares, borrowed from its file struct.
+struct Common<'a> {
+    name: &'a Spanned<String>,
+    url: &'a Spanned<String>,
+    interval: Option<&'a Spanned<DurationText>>,
+    timeout: Option<&'a Spanned<DurationText>>,
+    max_body: Option<&'a Spanned<SizeValue>>,
+    insecure_skip_verify: Option<&'a Spanned<bool>>,
+    auth: Option<&'a Spanned<AuthFile>>,
+}
+
+impl<'a> Common<'a> {
+    fn health(h: &'a HealthFile) -> Self {
+        Common {
+            name: &h.name,
+            url: &h.url,
+            interval: h.interval.as_ref(),
+            timeout: h.timeout.as_ref(),
+            max_body: h.max_body.as_ref(),
+            insecure_skip_verify: h.insecure_skip_verify.as_ref(),
+            auth: h.auth.as_ref(),
+        }
+    }
+
+    fn metrics(m: &'a MetricsFile) -> Self {
+        Common {
+            name: &m.name,
+            url: &m.url,
+            interval: m.interval.as_ref(),
+            timeout: m.timeout.as_ref(),
+            max_body: m.max_body.as_ref(),
+            insecure_skip_verify: m.insecure_skip_verify.as_ref(),
+            auth: m.auth.as_ref(),
+        }
+    }
+
+    fn alert_api(a: &'a AlertApiFile) -> Self {
+        Common {
+            name: &a.name,
+            url: &a.url,
+            interval: a.interval.as_ref(),
+            timeout: a.timeout.as_ref(),
+            max_body: a.max_body.as_ref(),
+            insecure_skip_verify: a.insecure_skip_verify.as_ref(),
+            auth: a.auth.as_ref(),
+        }
+    }
+}
+
+/// The environment a source is resolved in.
+struct EnvCx<'a> {
+    name: &'a str,
+    tier: Tier,
+}
+
+impl Cx<'_> {
+    fn err(&self, kind: ErrorKind, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        Diagnostic::new(kind, self.origin, self.text, span, message).into()
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    // ----- TOML and serde errors -------------------------------------------------------
+
+    fn syntax(&self, e: &toml::de::Error) -> ConfigError {
+        let span = e.span().unwrap_or(0..0);
+        let msg = e.message().trim_end();
+        self.err(ErrorKind::Syntax, span, format!("TOML syntax error: {msg}"))
+    }
+
+    /// Rewrite serde's messages ("unknown field", "missing field", "invalid type") into the
+    /// config's own vocabulary, with the table they occur in and what is expected.
+    fn structure(&self, e: &toml::de::Error) -> ConfigError {
+        let span = e.span().unwrap_or(0..0);
+        let msg = e.message().trim_end();
+        if let Some(rest) = msg.strip_prefix("unknown field `") {
+            return self.unknown_key(span, rest);
+        }
+        if let Some(rest) = msg.strip_prefix("missing field `") {
+            let key = rest.split('`').next().unwrap_or(rest);
+            let context = self.context_at(span.start);
+            let hint = match key {
+                "tier" => "; expected tier = \"integration\", \"staging\" or \"production\"",
+                "url" => "; expected url = \"http(s)://host/…\"",
+                "name" => "; expected a name, unique within the environment",
+                "interval" | "rpo" => "; expected a duration such as \"15m\"",
+                _ => "",
+            };
+            return self.err(
+                ErrorKind::MissingKey,
+                span,
+                format!("missing required key `{key}` in {context}{hint}"),
+            );
+        }
+        if let Some(rest) = msg.strip_prefix("invalid type: ") {
+            return self.wrong_type(span, rest);
+        }
+        if let Some(rest) = msg.strip_prefix("invalid value: ") {
+            return self.wrong_type(span, rest);
+        }
+        self.err(ErrorKind::WrongType, span, msg.to_owned())
+    }
+
+    fn unknown_key(&self, span: Range<usize>, rest: &str) -> ConfigError {
+        // rest: "key`, expected one of `a`, `b`" | "key`, expected `a` or `b`" | "key`, there are no fields"
+        let mut parts = rest.split('`');
+        let key = parts.next().unwrap_or_default();
+        let expected: Vec<&str> = parts.skip(1).step_by(2).collect();
+        let mut context = self.context_at(span.start);
+        for (marker, table) in [
+            ("bearer_token_file", "auth"),
+            ("last_success", "backup_metrics"),
+        ] {
+            if expected.contains(&marker) && !context.contains(&format!(".{table}]")) {
+                context = format!("`{table}` of {context}");
+            }
+        }
+        if INLINE_SECRET_KEYS.contains(&key) {
+            let instead = if key == "password" {
+                "auth = { username = \"…\", password_file = \"/path/to/file\" } or \
+                 auth = { username = \"…\", password_env = \"VAR\" }"
+            } else {
+                "auth = { bearer_token_file = \"/path/to/file\" } or \
+                 auth = { bearer_token_env = \"VAR\" }"
+            };
+            let mut d = Diagnostic::new(
+                ErrorKind::InlineSecret,
+                self.origin,
+                self.text,
+                span,
+                format!(
+                    "inline secret `{key}` in {context}: secrets must not be written into the \
+                     config; read it from a file or an environment variable instead: {instead}"
+                ),
+            );
+            // Never echo the secret itself: quote the line only up to the key.
+            let upto: String = d
+                .source_line
+                .chars()
+                .take(d.column - 1 + key.chars().count())
+                .collect();
+            d.source_line = format!("{upto} = [redacted]");
+            return d.into();
+        }
+        let expected = if expected.is_empty() {
+            "this table takes no keys".to_owned()
+        } else {
+            format!("expected one of: {}", expected.join(", "))
+        };
+        self.err(
+            ErrorKind::UnknownKey,
+            span,
+            format!("unknown key `{key}` in {context}; {expected}"),
+        )
+    }
+
+    fn wrong_type(&self, span: Range<usize>, rest: &str) -> ConfigError {
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        let found = plain_type(found);
+        let expected = plain_type(expected);
+        let at = self.text.get(span.clone()).unwrap_or_default();
+        if at.starts_with('[') {
+            // A table header where an array of tables was expected, or the reverse.
+            let path = header_path(at);
+            let key = path.rsplit('.').next().unwrap_or(path);
+            let hint = if expected == "an array" {
+                format!("; write [[{path}]] (double brackets) for each entry")
+            } else {
+                String::new()
+            };
+            return self.err(
+                ErrorKind::WrongType,
+                span,
+                format!("wrong type for `{key}`: found {found}, expected {expected}{hint}"),
+            );
+        }
+        let what = match self.key_before(span.start) {
+            Some(key) => format!("wrong type for `{key}`"),
+            None => "wrong type".to_owned(),
+        };
+        self.err(
+            ErrorKind::WrongType,
+            span,
+            format!("{what}: found {found}, expected {expected}"),
+        )
+    }
+
+    /// The table a key at `offset` belongs to, as its header is written
+    /// (`[[environment.metrics]]`), or "the top level".
+    fn context_at(&self, offset: usize) -> String {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line = self.text[line_start..].lines().next().unwrap_or_default();
+        if line.trim_start().starts_with('[') {
+            let here = header_path(line.trim_start());
+            if self.text[offset..].starts_with('[') {
+                // The error is about the header's own table (e.g. a missing key).
+                return line
+                    .trim()
+                    .split('#')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+            }
+            // The key is a segment of a header: its table is the header's parent.
+            return match here.rsplit_once('.') {
+                None => "the top level".to_owned(),
+                Some(("general", _)) => "[general]".to_owned(),
+                Some((parent, _)) => format!("[[{parent}]]"),
+            };
+        }
+        self.text[..line_start]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| {
+                let end = if l.starts_with("[[") {
+                    l.find("]]").map(|i| i + 2)
+                } else {
+                    l.find(']').map(|i| i + 1)
+                };
+                l[..end.unwrap_or(l.len())].to_owned()
+            })
+            .unwrap_or_else(|| "the top level".to_owned())
+    }
+
+    /// The span of `key` in `key = value` when it is on the value's line, else the value's.
+    fn key_span(&self, key: &str, value: Range<usize>) -> Range<usize> {
+        let line_start = self.text[..value.start.min(self.text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        match self
+            .text
+            .get(line_start..value.start)
+            .and_then(|t| t.rfind(key))
+        {
+            Some(i) => line_start + i..line_start + i + key.len(),
+            None => value,
+        }
+    }
+
+    /// The key whose value starts at `offset`, if the text before it on the line is `key =`.
+    fn key_before(&self, offset: usize) -> Option<String> {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let before = self.text[line_start..offset].trim_end().strip_suffix('=')?;
+        let before = before.trim_end();
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"')))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let key = before[start..].trim_matches('"');
+        (!key.is_empty()).then(|| key.to_owned())
+    }
+
+    // ----- semantic checks and resolution ----------------------------------------------
+
+    fn settings(&self, file: ConfigFile) -> Result<Settings> {
+        let general = match &file.general {
+            Some(g) => self.general(g)?,
+            None => General::default(),
+        };
+        if file.environment.is_empty() {
+            return Err(self.err(
+                ErrorKind::NoEnvironments,
+                0..0,
+                "no environments configured; expected at least one [[environment]] table \
+                 with `name` and `tier` and its sources",
+            ));
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut next_id = 0u32;
+        let mut environments = Vec::with_capacity(file.environment.len());
+        for env in &file.environment {
+            let name = &env.get_ref().name;
+            if !values::is_environment_name(name.get_ref()) {
+                return Err(self.err(
+                    ErrorKind::InvalidEnvironmentName,
+                    name.span(),
+                    format!(
+                        "invalid environment name `{}`; expected a non-empty name made of \
+                         letters, digits, `_`, `.` and `-`",
+                        name.get_ref()
+                    ),
+                ));
+            }
+            if let Some(first) = seen.insert(name.get_ref(), self.line_of(name.span().start)) {
+                return Err(self.err(
+                    ErrorKind::DuplicateEnvironment,
+                    name.span(),
+                    format!(
+                        "duplicate environment name `{}` (first defined at line {first}); \
+                         expected each [[environment]] to have a unique name",
+                        name.get_ref()
+                    ),
+                ));
+            }
+            environments.push(self.environment(env.get_ref(), &mut next_id)?);
+        }
+        Ok(Settings {
+            path: Some(self.origin.to_owned()),
+            general,
+            environments,
+        })
+    }
+
+    fn general(&self, g: &GeneralFile) -> Result<General> {
+        let mut general = General::default();
+        if let Some(n) = &g.max_in_flight {
+            let v = *n.get_ref();
+            general.max_in_flight =
+                usize::try_from(v).ok().filter(|&v| v >= 1).ok_or_else(|| {
+                    self.err(
+                        ErrorKind::InvalidMaxInFlight,
+                        n.span(),
+                        format!(
+                            "max_in_flight must be at least 1 (got {v}); it bounds the HTTP \
+                             requests in flight across all sources"
+                        ),
+                    )
+                })?;
+        }
+        if let Some(theme) = &g.theme {
+            if theme.get_ref().trim().is_empty() {
+                return Err(self.err(
+                    ErrorKind::InvalidValue,
+                    theme.span(),
+                    "empty theme; expected a theme name (e.g. \"dark\") or a path to a theme file",
+                ));
+            }
+            general.theme = theme.get_ref().clone();
+        }
+        if let Some(b) = g.bell_on_sev1 {
+            general.bell_on_sev1 = b;
+        }
+        if let Some(m) = g.mouse {
+            general.mouse = m;
+        }
+        Ok(general)
+    }
+
+    fn environment(&self, env: &EnvironmentFile, next_id: &mut u32) -> Result<EnvironmentSpec> {
+        let name = env.name.get_ref();
+        let tier = Tier::parse(env.tier.get_ref()).ok_or_else(|| {
+            self.err(
+                ErrorKind::InvalidTier,
+                env.tier.span(),
+                format!(
+                    "invalid tier `{}` for environment `{name}`; expected one of: integration, \
+                     staging, production",
+                    env.tier.get_ref()
+                ),
+            )
+        })?;
+        let ecx = EnvCx { name, tier };
+
+        // Source names are unique across all kinds; report the later one in the file.
+        let mut names: Vec<&Spanned<String>> = env
+            .health
+            .iter()
+            .map(|h| &h.get_ref().name)
+            .chain(env.metrics.iter().map(|m| &m.get_ref().name))
+            .chain(env.alertmanager.iter().map(|a| &a.get_ref().name))
+            .chain(env.prometheus_alerts.iter().map(|a| &a.get_ref().name))
+            .collect();
+        names.sort_by_key(|n| n.span().start);
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for n in names {
+            let s = n.get_ref();
+            if s.trim().is_empty() {
+                return Err(self.err(
+                    ErrorKind::InvalidSourceName,
+                    n.span(),
+                    "empty source name; expected a name unique within the environment, \
+                     such as \"web1-node\"",
+                ));
+            }
+            if s.contains('/') || s.chars().any(char::is_control) {
+                return Err(self.err(
+                    ErrorKind::InvalidSourceName,
+                    n.span(),
+                    format!(
+                        "invalid source name `{s}`; expected a non-empty name without `/` or \
+                         control characters"
+                    ),
+                ));
+            }
+            if let Some(first) = seen.insert(s, self.line_of(n.span().start)) {
+                return Err(self.err(
+                    ErrorKind::DuplicateSource,
+                    n.span(),
+                    format!(
+                        "duplicate source name `{s}` in environment `{name}` (first defined at \
+                         line {first}); expected source names to be unique within an \
+                         environment across health, metrics, alertmanager and prometheus_alerts"
+                    ),
+                ));
+            }
+        }
+
+        let mut sources = Vec::new();
+        let mut add = |kind: SourceKind, common: Common<'_>| -> Result<()> {
+            let id = SourceId(*next_id);
+            sources.push(self.source(&ecx, id, kind, common)?);
+            *next_id += 1;
+            Ok(())
+        };
+        for h in &env.health {
+            let h = h.get_ref();
+            add(SourceKind::Health(self.health(h)?), Common::health(h))?;
+        }
+        for m in &env.metrics {
+            let m = m.get_ref();
+            add(SourceKind::Metrics(self.metrics(m)?), Common::metrics(m))?;
+        }
+        for a in &env.alertmanager {
+            add(SourceKind::Alertmanager, Common::alert_api(a.get_ref()))?;
+        }
+        for a in &env.prometheus_alerts {
+            add(SourceKind::PrometheusAlerts, Common::alert_api(a.get_ref()))?;
+        }
+
+        let mut backup_policies = Vec::with_capacity(env.backup_policy.len());
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for p in &env.backup_policy {
+            let p = p.get_ref();
+            let service = &p.service;
+            if service.get_ref().trim().is_empty() {
+                return Err(self.err(
+                    ErrorKind::InvalidValue,
+                    service.span(),
+                    "empty service name; expected the service the backups belong to \
+                     (as in the backup metrics' service label)",
+                ));
+            }
+            if let Some(first) = seen.insert(service.get_ref(), self.line_of(service.span().start))
+            {
+                return Err(self.err(
+                    ErrorKind::DuplicateBackupPolicy,
+                    service.span(),
+                    format!(
+                        "duplicate backup policy for service `{}` in environment `{name}` (first \
+                         defined at line {first}); expected one policy per service",
+                        service.get_ref()
+                    ),
+                ));
+            }
+            backup_policies.push(self.backup_policy(p)?);
+        }
+
+        Ok(EnvironmentSpec {
+            name: name.clone(),
+            tier,
+            sources,
+            backup_policies,
+        })
+    }
+
+    fn backup_policy(&self, p: &BackupPolicyFile) -> Result<BackupPolicy> {
+        Ok(BackupPolicy {
+            service: p.service.get_ref().clone(),
+            interval: self.duration(&p.interval)?,
+            rpo: self.duration(&p.rpo)?,
+        })
+    }
+
+    fn source(
+        &self,
+        env: &EnvCx<'_>,
+        id: SourceId,
+        kind: SourceKind,
+        c: Common<'_>,
+    ) -> Result<SourceSpec> {
+        let url = values::http_url(c.url.get_ref())
+            .map_err(|m| self.err(ErrorKind::BadUrl, c.url.span(), m))?;
+        let interval = c
+            .interval
+            .map(|d| self.duration(d))
+            .transpose()?
+            .unwrap_or(DEFAULT_INTERVAL);
+        let timeout = c
+            .timeout
+            .map(|d| self.duration(d))
+            .transpose()?
+            .unwrap_or(DEFAULT_TIMEOUT);
+        if timeout > interval {
+            let (span, which) = match (c.timeout, c.interval) {
+                (Some(t), _) => (t.span(), ""),
+                (None, Some(i)) => (i.span(), " (the default)"),
+                // Both are defaults, and the defaults satisfy timeout <= interval.
+                (None, None) => (c.name.span(), " (the default)"),
+            };
+            return Err(self.err(
+                ErrorKind::TimeoutExceedsInterval,
+                span,
+                format!(
+                    "timeout {}{which} is longer than interval {}; expected timeout <= interval \
+                     so polls of one source never overlap",
+                    humantime::format_duration(timeout),
+                    humantime::format_duration(interval)
+                ),
+            ));
+        }
+        let max_body = match c.max_body {
+            None => DEFAULT_MAX_BODY,
+            Some(s) => match s.get_ref() {
+                SizeValue::Bytes(n) => values::size_bytes(*n),
+                SizeValue::Text(t) => values::size_text(t),
+            }
+            .map_err(|m| self.err(ErrorKind::BadSize, s.span(), m))?,
+        };
+        let insecure_skip_verify = match c.insecure_skip_verify {
+            Some(v) if *v.get_ref() && env.tier == Tier::Production => {
+                return Err(self.err(
+                    ErrorKind::InsecureInProduction,
+                    v.span(),
+                    format!(
+                        "insecure_skip_verify = true is refused in production-tier environment \
+                         `{}`; expected false (install the CA certificate instead)",
+                        env.name
+                    ),
+                ));
+            }
+            Some(v) => *v.get_ref(),
+            None => false,
+        };
+        let auth = c.auth.map(|a| self.auth(a)).transpose()?;
+        Ok(SourceSpec {
+            id,
+            environment: env.name.to_owned(),
+            tier: env.tier,
+            name: c.name.get_ref().clone(),
+            url,
+            kind,
+            interval,
+            timeout,
+            max_body,
+            auth,
+            insecure_skip_verify,
+        })
+    }
+
+    fn duration(&self, d: &Spanned<DurationText>) -> Result<Duration> {
+        values::duration(&d.get_ref().0).map_err(|m| self.err(ErrorKind::BadDuration, d.span(), m))
+    }
+
+    fn health(&self, h: &HealthFile) -> Result<HealthSpec> {
+        let expect_status = match &h.expect_status {
+            None => 200,
+            Some(s) => u16::try_from(*s.get_ref())
+                .ok()
+                .filter(|v| (100..=599).contains(v))
+                .ok_or_else(|| {
+                    self.err(
+                        ErrorKind::InvalidStatus,
+                        s.span(),
+                        format!(
+                            "expect_status {} is not an HTTP status; expected 100..=599",
+                            s.get_ref()
+                        ),
+                    )
+                })?,
+        };
+        let conditions = h
+            .conditions
+            .iter()
+            .map(|c| {
+                condition::parse(c.get_ref()).map_err(|e| {
+                    let span = self.inner_span(c, e.offset);
+                    self.err(
+                        ErrorKind::BadCondition,
+                        span,
+                        format!("bad body condition `{}`: {}", c.get_ref(), e.message),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let max_latency = h
+            .max_latency
+            .as_ref()
+            .map(|d| self.duration(d))
+            .transpose()?;
+        Ok(HealthSpec {
+            expect_status,
+            conditions,
+            max_latency,
+        })
+    }
+
+    /// The source span of byte `offset` inside a string value, when the string is written
+    /// without escapes (so source and value line up); otherwise the whole value.
+    fn inner_span(&self, s: &Spanned<String>, offset: usize) -> Range<usize> {
+        let span = s.span();
+        let raw = self.text.get(span.clone()).unwrap_or_default();
+        let value = s.get_ref();
+        let plain = raw.len() == value.len() + 2
+            && (raw.starts_with('"') || raw.starts_with('\''))
+            && raw.get(1..raw.len() - 1) == Some(value.as_str());
+        if plain {
+            let at = span.start + 1 + offset.min(value.len());
+            let end = if offset < value.len() {
+                span.end - 1
+            } else {
+                at
+            };
+            at..end
+        } else {
+            span
+        }
+    }
+
+    fn metrics(&self, m: &MetricsFile) -> Result<MetricsSpec> {
+        let preset = match &m.preset {
+            None => Preset::Generic,
+            Some(p) => Preset::parse(p.get_ref()).ok_or_else(|| {
+                let all: Vec<&str> = Preset::ALL.iter().map(|p| p.as_str()).collect();
+                self.err(
+                    ErrorKind::InvalidPreset,
+                    p.span(),
+                    format!(
+                        "invalid preset `{}`; expected one of: {}",
+                        p.get_ref(),
+                        all.join(", ")
+                    ),
+                )
+            })?,
+        };
+        let mut placement = Placement::default();
+        for (k, v) in &m.labels {
+            let slot = match k.as_str() {
+                "node" => &mut placement.node,
+                "role" => &mut placement.role,
+                "cluster" => &mut placement.cluster,
+                "service" => &mut placement.service,
+                _ => {
+                    placement.extra.insert(k.clone(), v.clone());
+                    continue;
+                }
+            };
+            *slot = Some(v.clone());
+        }
+        let backup_names = match &m.backup_metrics {
+            None => BackupMetricNames::default(),
+            Some(b) if preset != Preset::Backup => {
+                return Err(self.err(
+                    ErrorKind::BackupMetricsOnNonBackup,
+                    b.span(),
+                    format!(
+                        "backup_metrics only applies to preset = \"backup\", but this source's \
+                         preset is `{preset}`; expected no backup_metrics here (or preset = \
+                         \"backup\")"
+                    ),
+                ));
+            }
+            Some(b) => self.backup_names(b.get_ref())?,
+        };
+        Ok(MetricsSpec {
+            preset,
+            placement,
+            backup_names,
+        })
+    }
+
+    fn backup_names(&self, b: &BackupMetricsFile) -> Result<BackupMetricNames> {
+        let mut names = BackupMetricNames::default();
+        for (given, slot) in [
+            (&b.last_success, &mut names.last_success),
+            (&b.last_size, &mut names.last_size),
+            (&b.last_duration, &mut names.last_duration),
+            (&b.push_time, &mut names.push_time),
+            (&b.service_label, &mut names.service_label),
+        ] {
+            if let Some(v) = given {
+                if v.get_ref().trim().is_empty() {
+                    return Err(self.err(
+                        ErrorKind::InvalidValue,
+                        v.span(),
+                        "empty name in backup_metrics; expected a metric or label name, or \
+                         leave the key out for the default",
+                    ));
+                }
+                *slot = v.get_ref().clone();
+            }
+        }
+        Ok(names)
+    }
+
+    fn auth(&self, a: &Spanned<AuthFile>) -> Result<Auth> {
+        const FORMS: &str = "expected exactly one of: { bearer_token_file = \"…\" }, \
+                             { bearer_token_env = \"…\" }, { username = \"…\", password_file = \
+                             \"…\" }, { username = \"…\", password_env = \"…\" }";
+        let f = a.get_ref();
+        let mut present: Vec<(&str, &Spanned<String>)> = [
+            ("bearer_token_file", &f.bearer_token_file),
+            ("bearer_token_env", &f.bearer_token_env),
+            ("username", &f.username),
+            ("password_file", &f.password_file),
+            ("password_env", &f.password_env),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        present.sort_by_key(|(_, v)| v.span().start);
+        let is_bearer = |k: &str| k.starts_with("bearer_");
+        let Some(&(first_key, _)) = present.first() else {
+            return Err(self.err(
+                ErrorKind::BadAuth,
+                a.span(),
+                format!("empty auth table; {FORMS}"),
+            ));
+        };
+        // Two keys of different forms, or two sources for the same secret.
+        for (i, &(key, value)) in present.iter().enumerate().skip(1) {
+            let conflict = if is_bearer(key) != is_bearer(first_key) {
+                Some(first_key)
+            } else {
+                present[..i]
+                    .iter()
+                    .map(|&(k, _)| k)
+                    .find(|&k| k != "username" && key != "username")
+            };
+            if let Some(other) = conflict {
+                return Err(self.err(
+                    ErrorKind::BadAuth,
+                    self.key_span(key, value.span()),
+                    format!("ambiguous auth: both `{other}` and `{key}` given; {FORMS}"),
+                ));
+            }
+        }
+        let base = self.origin.parent().unwrap_or(Path::new(""));
+        if is_bearer(first_key) {
+            let (key, value) = present[0];
+            return Ok(Auth::Bearer(self.secret_source(key, value, base)?));
+        }
+        let Some(username) = &f.username else {
+            return Err(self.err(
+                ErrorKind::BadAuth,
+                a.span(),
+                format!("incomplete auth: `{first_key}` given without `username`; {FORMS}"),
+            ));
+        };
+        if username.get_ref().is_empty() {
+            return Err(self.err(
+                ErrorKind::BadAuth,
+                username.span(),
+                "empty username; expected the basic-auth user name",
+            ));
+        }
+        let Some(&(key, value)) = present.iter().find(|(k, _)| *k != "username") else {
+            return Err(self.err(
+                ErrorKind::BadAuth,
+                a.span(),
+                format!(
+                    "incomplete auth: `username` given without `password_file` or \
+                     `password_env`; {FORMS}"
+                ),
+            ));
+        };
+        Ok(Auth::Basic {
+            username: username.get_ref().clone(),
+            password: self.secret_source(key, value, base)?,
+        })
+    }
+
+    fn secret_source(
+        &self,
+        key: &str,
+        value: &Spanned<String>,
+        base: &Path,
+    ) -> Result<SecretSource> {
+        let v = value.get_ref();
+        if key.ends_with("_file") {
+            if v.trim().is_empty() {
+                return Err(self.err(
+                    ErrorKind::BadSecretRef,
+                    value.span(),
+                    format!(
+                        "empty path in `{key}`; expected the path of a file holding the secret \
+                         (relative paths are resolved against the config file's directory)"
+                    ),
+                ));
+            }
+            Ok(SecretSource::File(base.join(PathBuf::from(v))))
+        } else {
+            if v.is_empty() || v.contains(['=', '\0']) {
+                return Err(self.err(
+                    ErrorKind::BadSecretRef,
+                    value.span(),
+                    format!(
+                        "invalid environment variable name `{v}` in `{key}`; expected a \
+                         non-empty name without `=`, such as \"WATCHDECK_PROD_TOKEN\""
+                    ),
+                ));
+            }
+            Ok(SecretSource::Env(v.clone()))
+        }
+    }
+}
+
+/// serde's type words in the config's vocabulary.
+fn plain_type(s: &str) -> String {
+    match s {
+        "map" | "a map" => "a table".to_owned(),
+        "sequence" | "a sequence" => "an array".to_owned(),
+        "i64" | "u64" | "i32" | "u32" | "u16" | "usize" => "an integer".to_owned(),
+        "string" => "a string".to_owned(),
+        s if s.starts_with("struct ") => "a table".to_owned(),
+        s => s.to_owned(),
+    }
+}
+
+/// `environment.health` from `[[environment.health]]  # comment`.
+fn header_path(header: &str) -> &str {
+    let inner = header.trim_start_matches('[');
+    let end = inner.find(']').unwrap_or(inner.len());
+    inner[..end].trim()
+}
