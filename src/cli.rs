@@ -63,6 +63,9 @@ pub enum Command {
 fn parse_preset(s: &str) -> Result<Preset, String> {
     Preset::parse(s).ok_or_else(|| {
         let names: Vec<_> = Preset::ALL.iter().map(|p| p.as_str()).collect();
-        format!("unknown preset `{s}`; expected one of: {}", names.join(", "))
+        format!(
+            "unknown preset `{s}`; expected one of: {}",
+            names.join(", ")
+        )
     })
 }

@@ -16,7 +16,8 @@ pub fn init_file(log_file: &Path, default_level: &str) -> std::io::Result<Worker
         .append(true)
         .open(log_file)?;
     let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -111,7 +111,10 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
         demo = Some(fleet);
         settings
     } else {
-        let path = cli.config.clone().unwrap_or_else(|| paths.config_file.clone());
+        let path = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| paths.config_file.clone());
         if cli.config.is_none() && !path.exists() {
             eprintln!("watchdeck: no config at {}.", path.display());
             eprintln!("  watchdeck init      writes a starter config there");
@@ -128,8 +131,15 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     let _log_guard = logging::init_file(&paths.log_file, &cli.log_level)
         .with_context(|| format!("cannot open log file {}", paths.log_file.display()))?;
-    tracing::info!(demo = cli.demo, environments = settings.environments.len(), "starting");
-    let theme_name = cli.theme.clone().unwrap_or_else(|| settings.general.theme.clone());
+    tracing::info!(
+        demo = cli.demo,
+        environments = settings.environments.len(),
+        "starting"
+    );
+    let theme_name = cli
+        .theme
+        .clone()
+        .unwrap_or_else(|| settings.general.theme.clone());
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::mono()
     } else {

@@ -190,9 +190,19 @@ pub fn report(fetched: &Fetched, preset: Option<Preset>) -> String {
         parsed.errors.len()
     );
     let _ = writeln!(out, "\nFAMILIES");
-    let width = parsed.families.iter().map(|f| f.name.len()).max().unwrap_or(6).min(60);
+    let width = parsed
+        .families
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(6)
+        .min(60);
     for f in &parsed.families {
-        let help = f.help.as_deref().map(|h| clean(h).into_owned()).unwrap_or_default();
+        let help = f
+            .help
+            .as_deref()
+            .map(|h| clean(h).into_owned())
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {:<width$}  {:<9} {:>6}  {}",
@@ -215,7 +225,11 @@ pub fn report(fetched: &Fetched, preset: Option<Preset>) -> String {
     let _ = writeln!(
         out,
         "\nDOMAIN VIEW (preset {preset}{})",
-        if guessed { ", guessed from the metric names" } else { "" }
+        if guessed {
+            ", guessed from the metric names"
+        } else {
+            ""
+        }
     );
     out.push_str(&domain_view(&fetched.body, preset));
     out

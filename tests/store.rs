@@ -12,7 +12,9 @@ use watchdeck::store::Store;
 use watchdeck::store::model::{LinkState, ReplicationKind, SourceHealth};
 
 fn at(secs: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_795_300_000 + secs, 0).single().expect("valid time")
+    Utc.timestamp_opt(1_795_300_000 + secs, 0)
+        .single()
+        .expect("valid time")
 }
 
 fn ok(id: u32, t: i64, body: &str) -> PollReport {
@@ -39,7 +41,13 @@ fn failed(id: u32, t: i64, error: PollError) -> PollReport {
 fn node_exporter_becomes_a_node() {
     let body = fixture("exporters/node_exporter-1.5.prom");
     let s = settings(
-        vec![metrics_source(0, "production", "web1-node", Preset::Node, &[("node", "web1"), ("role", "web")])],
+        vec![metrics_source(
+            0,
+            "production",
+            "web1-node",
+            Preset::Node,
+            &[("node", "web1"), ("role", "web")],
+        )],
         vec![],
     );
     let mut store = Store::new(&s);
@@ -49,13 +57,22 @@ fn node_exporter_becomes_a_node() {
     assert_eq!(node.name, "web1");
     assert_eq!(node.role.as_deref(), Some("web"));
     assert!(node.up);
-    let mem = node.memory_percent.expect("memory from MemAvailable/MemTotal");
+    let mem = node
+        .memory_percent
+        .expect("memory from MemAvailable/MemTotal");
     assert!((0.0..=100.0).contains(&mem), "{mem}");
-    assert!(node.root_disk_percent.is_some(), "root filesystem present in the fixture");
+    assert!(
+        node.root_disk_percent.is_some(),
+        "root filesystem present in the fixture"
+    );
     assert!(node.load1.is_some());
     assert!(node.uptime.is_some());
     assert_eq!(node.cpu_percent, None, "a rate needs two scrapes");
-    assert!(snap.sources[0].warnings.is_empty(), "{:?}", snap.sources[0].warnings);
+    assert!(
+        snap.sources[0].warnings.is_empty(),
+        "{:?}",
+        snap.sources[0].warnings
+    );
 
     // A second scrape 5 s later with every CPU counter advanced: CPU becomes known.
     let later: String = body
@@ -64,7 +81,11 @@ fn node_exporter_becomes_a_node() {
             if let Some(rest) = l.strip_prefix("node_cpu_seconds_total{") {
                 let (labels, value) = rest.rsplit_once(' ').expect("sample line");
                 let v: f64 = value.parse().expect("number");
-                let add = if labels.contains("mode=\"idle\"") { 3.0 } else { 1.0 / 7.0 };
+                let add = if labels.contains("mode=\"idle\"") {
+                    3.0
+                } else {
+                    1.0 / 7.0
+                };
                 format!("node_cpu_seconds_total{{{labels} {}\n", v + add)
             } else {
                 format!("{l}\n")
@@ -72,37 +93,72 @@ fn node_exporter_becomes_a_node() {
         })
         .collect();
     store.ingest(ok(0, 5, &later));
-    let cpu = store.snapshot(at(6)).nodes[0].cpu_percent.expect("cpu after two scrapes");
+    let cpu = store.snapshot(at(6)).nodes[0]
+        .cpu_percent
+        .expect("cpu after two scrapes");
     assert!(cpu > 0.0 && cpu < 100.0, "{cpu}");
 }
 
 #[test]
 fn mysqld_replica_becomes_a_link_with_threads() {
     let s = settings(
-        vec![metrics_source(0, "production", "db2-mysqld", Preset::Mysqld, &[("node", "db2"), ("role", "replica"), ("primary", "db1")])],
+        vec![metrics_source(
+            0,
+            "production",
+            "db2-mysqld",
+            Preset::Mysqld,
+            &[("node", "db2"), ("role", "replica"), ("primary", "db1")],
+        )],
         vec![],
     );
     let mut store = Store::new(&s);
-    store.ingest(ok(0, 0, &fixture("exporters/mysqld_exporter-0.14-replica.prom")));
+    store.ingest(ok(
+        0,
+        0,
+        &fixture("exporters/mysqld_exporter-0.14-replica.prom"),
+    ));
     let snap = store.snapshot(at(1));
     assert_eq!(snap.links.len(), 1, "{:?}", snap.links);
     let link = &snap.links[0];
     assert_eq!(link.kind, ReplicationKind::Mysql);
-    assert_eq!((link.primary.as_str(), link.replica.as_str()), ("db1", "db2"));
+    assert_eq!(
+        (link.primary.as_str(), link.replica.as_str()),
+        ("db1", "db2")
+    );
     assert_eq!(link.lag_seconds, Some(0.0));
-    assert_eq!(link.state, LinkState::Threads { io_running: true, sql_running: true });
+    assert_eq!(
+        link.state,
+        LinkState::Threads {
+            io_running: true,
+            sql_running: true
+        }
+    );
 }
 
 #[test]
 fn postgres_primary_reports_byte_lag_per_replica() {
     let s = settings(
-        vec![metrics_source(0, "production", "pg1", Preset::Postgres, &[("node", "pg1"), ("role", "primary")])],
+        vec![metrics_source(
+            0,
+            "production",
+            "pg1",
+            Preset::Postgres,
+            &[("node", "pg1"), ("role", "primary")],
+        )],
         vec![],
     );
     let mut store = Store::new(&s);
-    store.ingest(ok(0, 0, &fixture("exporters/postgres_exporter-0.11-primary.prom")));
+    store.ingest(ok(
+        0,
+        0,
+        &fixture("exporters/postgres_exporter-0.11-primary.prom"),
+    ));
     let snap = store.snapshot(at(1));
-    let link = snap.links.iter().find(|l| l.kind == ReplicationKind::Postgres).expect("a link");
+    let link = snap
+        .links
+        .iter()
+        .find(|l| l.kind == ReplicationKind::Postgres)
+        .expect("a link");
     assert_eq!(link.primary, "pg1");
     assert_eq!(link.lag_bytes, Some(0.0));
     assert_eq!(link.state, LinkState::Streaming { attached: true });
@@ -112,14 +168,34 @@ fn postgres_primary_reports_byte_lag_per_replica() {
 fn redis_replica_joins_primary_offset() {
     let s = settings(
         vec![
-            metrics_source(0, "production", "r1", Preset::Redis, &[("node", "r1"), ("role", "primary")]),
-            metrics_source(1, "production", "r2", Preset::Redis, &[("node", "r2"), ("role", "replica"), ("primary", "r1")]),
+            metrics_source(
+                0,
+                "production",
+                "r1",
+                Preset::Redis,
+                &[("node", "r1"), ("role", "primary")],
+            ),
+            metrics_source(
+                1,
+                "production",
+                "r2",
+                Preset::Redis,
+                &[("node", "r2"), ("role", "replica"), ("primary", "r1")],
+            ),
         ],
         vec![],
     );
     let mut store = Store::new(&s);
-    store.ingest(ok(0, 0, &fixture("exporters/redis_exporter-1.45-primary.prom")));
-    store.ingest(ok(1, 0, &fixture("exporters/redis_exporter-1.45-replica.prom")));
+    store.ingest(ok(
+        0,
+        0,
+        &fixture("exporters/redis_exporter-1.45-primary.prom"),
+    ));
+    store.ingest(ok(
+        1,
+        0,
+        &fixture("exporters/redis_exporter-1.45-replica.prom"),
+    ));
     let snap = store.snapshot(at(1));
     assert_eq!(snap.links.len(), 1, "{:?}", snap.links);
     let link = &snap.links[0];
@@ -132,7 +208,13 @@ fn redis_replica_joins_primary_offset() {
 #[test]
 fn pushgateway_backups_with_policy() {
     let s = settings(
-        vec![metrics_source(0, "production", "pushgateway", Preset::Backup, &[])],
+        vec![metrics_source(
+            0,
+            "production",
+            "pushgateway",
+            Preset::Backup,
+            &[],
+        )],
         vec![BackupPolicy {
             service: "opensearch".to_owned(),
             interval: Duration::from_secs(3600),
@@ -142,50 +224,104 @@ fn pushgateway_backups_with_policy() {
     let mut store = Store::new(&s);
     store.ingest(ok(0, 0, &fixture("exporters/pushgateway-1.5.prom")));
     let snap = store.snapshot(at(0));
-    let run = snap.backups.iter().find(|b| b.service == "opensearch").expect("opensearch backup");
+    let run = snap
+        .backups
+        .iter()
+        .find(|b| b.service == "opensearch")
+        .expect("opensearch backup");
     assert_eq!(run.last_success.map(|t| t.timestamp()), Some(1_795_296_321));
     assert_eq!(run.duration, Some(Duration::from_secs(312)));
     assert_eq!(run.rpo, Some(Duration::from_secs(900)));
-    assert_eq!(run.age, Some(Duration::from_secs(1_795_300_000 - 1_795_296_321)));
+    assert_eq!(
+        run.age,
+        Some(Duration::from_secs(1_795_300_000 - 1_795_296_321))
+    );
 }
 
 #[test]
 fn missing_preset_metrics_are_warnings_not_zeros() {
-    let s = settings(vec![metrics_source(0, "production", "oops", Preset::Node, &[("node", "n")])], vec![]);
+    let s = settings(
+        vec![metrics_source(
+            0,
+            "production",
+            "oops",
+            Preset::Node,
+            &[("node", "n")],
+        )],
+        vec![],
+    );
     let mut store = Store::new(&s);
-    store.ingest(ok(0, 0, &fixture("exporters/redis_exporter-1.45-primary.prom")));
+    store.ingest(ok(
+        0,
+        0,
+        &fixture("exporters/redis_exporter-1.45-primary.prom"),
+    ));
     let snap = store.snapshot(at(0));
     let warnings = &snap.sources[0].warnings;
-    assert!(warnings.iter().any(|w| w.contains("node_memory_MemTotal_bytes")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("node_memory_MemTotal_bytes")),
+        "{warnings:?}"
+    );
     assert_eq!(snap.nodes[0].memory_percent, None);
 }
 
 #[test]
 fn failing_then_stale_then_recovered() {
-    let s = settings(vec![metrics_source(0, "production", "n", Preset::Generic, &[])], vec![]);
+    let s = settings(
+        vec![metrics_source(0, "production", "n", Preset::Generic, &[])],
+        vec![],
+    );
     let mut store = Store::new(&s);
-    assert_eq!(store.snapshot(at(0)).sources[0].health, SourceHealth::Pending);
+    assert_eq!(
+        store.snapshot(at(0)).sources[0].health,
+        SourceHealth::Pending
+    );
     store.ingest(ok(0, 0, "up 1\n"));
-    assert!(matches!(store.snapshot(at(1)).sources[0].health, SourceHealth::Ok { .. }));
+    assert!(matches!(
+        store.snapshot(at(1)).sources[0].health,
+        SourceHealth::Ok { .. }
+    ));
     // Older than two intervals (5 s) with no news: stale.
-    assert!(matches!(store.snapshot(at(11)).sources[0].health, SourceHealth::Stale { .. }));
-    store.ingest(failed(0, 12, PollError::Connect("connection refused".into())));
+    assert!(matches!(
+        store.snapshot(at(11)).sources[0].health,
+        SourceHealth::Stale { .. }
+    ));
+    store.ingest(failed(
+        0,
+        12,
+        PollError::Connect("connection refused".into()),
+    ));
     store.ingest(failed(0, 17, PollError::Timeout(Duration::from_secs(2))));
     match &store.snapshot(at(18)).sources[0].health {
-        SourceHealth::Failing { reason, since, last_success } => {
-            assert!(reason.contains("timed out"), "latest reason shown: {reason}");
+        SourceHealth::Failing {
+            reason,
+            since,
+            last_success,
+        } => {
+            assert!(
+                reason.contains("timed out"),
+                "latest reason shown: {reason}"
+            );
             assert_eq!(*since, at(12), "since the first failure of the run");
             assert_eq!(*last_success, Some(at(0)));
         }
         other => panic!("expected failing, got {other:?}"),
     }
     store.ingest(ok(0, 20, "up 1\n"));
-    assert!(matches!(store.snapshot(at(21)).sources[0].health, SourceHealth::Ok { .. }));
+    assert!(matches!(
+        store.snapshot(at(21)).sources[0].health,
+        SourceHealth::Ok { .. }
+    ));
 }
 
 #[test]
 fn hostile_label_values_are_sanitized_once_and_series_still_match() {
-    let s = settings(vec![metrics_source(0, "production", "n", Preset::Generic, &[])], vec![]);
+    let s = settings(
+        vec![metrics_source(0, "production", "n", Preset::Generic, &[])],
+        vec![],
+    );
     let mut store = Store::new(&s);
     let body = "evil{msg=\"\u{1b}[31mred\u{1b}[0m \u{202e}x\"} 1\n";
     store.ingest(ok(0, 0, body));
@@ -199,7 +335,10 @@ fn hostile_label_values_are_sanitized_once_and_series_still_match() {
 
 #[test]
 fn counter_rate_survives_a_reset_and_history_is_bounded() {
-    let s = settings(vec![metrics_source(0, "production", "n", Preset::Generic, &[])], vec![]);
+    let s = settings(
+        vec![metrics_source(0, "production", "n", Preset::Generic, &[])],
+        vec![],
+    );
     let mut store = Store::new(&s);
     // 10 per 5 s, then a restart (reset to 3), then on again.
     for (i, v) in [0.0, 10.0, 20.0, 3.0, 13.0].iter().enumerate() {
@@ -207,8 +346,13 @@ fn counter_rate_survives_a_reset_and_history_is_bounded() {
     }
     let table = &store.sources()[0].table;
     let series = table.named("reqs_total").next().expect("series");
-    let rate = table.rate(series, chrono::Duration::seconds(60)).expect("rate");
-    assert!((rate - (10.0 + 10.0 + 3.0 + 10.0) / 20.0).abs() < 1e-9, "{rate}");
+    let rate = table
+        .rate(series, chrono::Duration::seconds(60))
+        .expect("rate");
+    assert!(
+        (rate - (10.0 + 10.0 + 3.0 + 10.0) / 20.0).abs() < 1e-9,
+        "{rate}"
+    );
     for i in 5..1000 {
         store.ingest(ok(0, i * 5, "reqs_total 1\n"));
     }
@@ -221,7 +365,10 @@ fn counter_rate_survives_a_reset_and_history_is_bounded() {
 
 #[test]
 fn vanished_series_are_absent_then_evicted() {
-    let s = settings(vec![metrics_source(0, "production", "n", Preset::Generic, &[])], vec![]);
+    let s = settings(
+        vec![metrics_source(0, "production", "n", Preset::Generic, &[])],
+        vec![],
+    );
     let mut store = Store::new(&s);
     store.ingest(ok(0, 0, "a 1\nb 1\n"));
     store.ingest(ok(0, 5, "a 1\n"));
@@ -231,5 +378,9 @@ fn vanished_series_are_absent_then_evicted() {
     for i in 2..400 {
         store.ingest(ok(0, i * 5, "a 1\n"));
     }
-    assert_eq!(store.sources()[0].table.len(), 1, "evicted after a whole window");
+    assert_eq!(
+        store.sources()[0].table.len(),
+        1,
+        "evicted after a whole window"
+    );
 }

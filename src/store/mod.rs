@@ -73,8 +73,8 @@ impl SourceState {
         let Some(last_success) = self.last_success else {
             return SourceHealth::Pending;
         };
-        let stale_after = chrono::Duration::from_std(self.spec.interval * 2)
-            .unwrap_or(chrono::Duration::MAX);
+        let stale_after =
+            chrono::Duration::from_std(self.spec.interval * 2).unwrap_or(chrono::Duration::MAX);
         if now - last_success > stale_after {
             SourceHealth::Stale { last_success }
         } else {
@@ -169,7 +169,12 @@ impl Store {
         snapshot::build(self, now)
     }
 
-    pub(crate) fn status_of(&self, state: &SourceState, now: DateTime<Utc>, warnings: Vec<String>) -> SourceStatus {
+    pub(crate) fn status_of(
+        &self,
+        state: &SourceState,
+        now: DateTime<Utc>,
+        warnings: Vec<String>,
+    ) -> SourceStatus {
         SourceStatus {
             id: state.spec.id,
             environment: state.spec.environment.clone(),

@@ -136,7 +136,13 @@ pub struct ReplicationLink {
 impl ReplicationLink {
     /// Identity of the link across snapshots.
     pub fn key(&self) -> String {
-        format!("{}/{}/{}->{}", self.environment, self.kind.as_str(), self.primary, self.replica)
+        format!(
+            "{}/{}/{}->{}",
+            self.environment,
+            self.kind.as_str(),
+            self.primary,
+            self.replica
+        )
     }
 }
 

@@ -43,13 +43,17 @@ impl Series {
         if &*self.name != name || self.labels.len() != labels.len() {
             return false;
         }
-        self.labels.iter().zip(labels).enumerate().all(|(i, ((k, v), l))| {
-            let stored = match &self.raw_values {
-                Some(raw) => &*raw[i],
-                None => &**v,
-            };
-            &**k == l.name && stored == l.value
-        })
+        self.labels
+            .iter()
+            .zip(labels)
+            .enumerate()
+            .all(|(i, ((k, v), l))| {
+                let stored = match &self.raw_values {
+                    Some(raw) => &*raw[i],
+                    None => &**v,
+                };
+                &**k == l.name && stored == l.value
+            })
     }
 }
 
@@ -165,7 +169,13 @@ impl SeriesTable {
                 )
             })
             .collect();
-        let raw_values = raw_changed.then(|| sample.labels.iter().map(|l| l.value.as_ref().into()).collect());
+        let raw_values = raw_changed.then(|| {
+            sample
+                .labels
+                .iter()
+                .map(|l| l.value.as_ref().into())
+                .collect()
+        });
         let mut history = vec![f64::NAN; self.capacity()].into_boxed_slice();
         history[slot] = sample.value;
         let id = self.series.len() as u32;
@@ -184,11 +194,16 @@ impl SeriesTable {
     /// Series present in the latest scrape.
     pub fn present(&self) -> impl Iterator<Item = &Series> {
         let generation = self.generation;
-        self.series.iter().filter(move |s| s.last_seen == generation)
+        self.series
+            .iter()
+            .filter(move |s| s.last_seen == generation)
     }
 
     /// Present series with this name.
-    pub fn named<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Series> + use<'s, 'n> {
+    pub fn named<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s Series> + use<'s, 'n> {
         self.present().filter(move |s| &*s.name == name)
     }
 

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Store;
 use super::model::{
-    Alert, BackupRun, HealthCheck, LinkState, Node, ReplicationKind, ReplicationLink,
-    SourceHealth, SourceStatus,
+    Alert, BackupRun, HealthCheck, LinkState, Node, ReplicationKind, ReplicationLink, SourceHealth,
+    SourceStatus,
 };
 use super::preset::{self, Input};
-use super::Store;
 use crate::config::settings::{SourceKind, Tier};
 
 /// One environment and the ids of its sources.
@@ -64,7 +64,10 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
         let mut warnings = state.parse_errors.clone();
         match &state.spec.kind {
             SourceKind::Metrics(metrics) => {
-                let Some(env) = store.environments.iter().find(|e| e.name == state.spec.environment)
+                let Some(env) = store
+                    .environments
+                    .iter()
+                    .find(|e| e.name == state.spec.environment)
                 else {
                     continue;
                 };
@@ -77,9 +80,11 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
                         up: state.is_up(),
                         now,
                     });
-                    warnings.extend(out.missing.into_iter().map(|m| {
-                        format!("preset {} expects {m}, not exposed", metrics.preset)
-                    }));
+                    warnings.extend(
+                        out.missing
+                            .into_iter()
+                            .map(|m| format!("preset {} expects {m}, not exposed", metrics.preset)),
+                    );
                     snap.nodes.extend(out.nodes);
                     snap.links.extend(out.links);
                     snap.backups.extend(out.backups);

@@ -18,7 +18,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .alerts
         .iter()
         .map(|a| {
-            let env = s.source(a.source).map(|src| src.environment.clone()).unwrap_or_default();
+            let env = s
+                .source(a.source)
+                .map(|src| src.environment.clone())
+                .unwrap_or_default();
             let state = if !a.silenced_by.is_empty() {
                 Span::styled("◌ silenced", theme.muted)
             } else if !a.inhibited_by.is_empty() {
@@ -51,16 +54,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         area,
         app,
         theme,
-        "Alerts",
-        &["Env", "Severity", "State", "Alert", "Since", "Summary"],
-        &[
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Length(12),
-            Constraint::Length(24),
-            Constraint::Length(8),
-            Constraint::Min(20),
-        ],
+        &widgets::Columns {
+            title: "Alerts",
+            header: &["Env", "Severity", "State", "Alert", "Since", "Summary"],
+            widths: &[
+                Constraint::Length(12),
+                Constraint::Length(9),
+                Constraint::Length(12),
+                Constraint::Length(24),
+                Constraint::Length(8),
+                Constraint::Min(20),
+            ],
+        },
         rows,
     );
 }

@@ -29,14 +29,20 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             let row = Row::new(vec![
                 Cell::from(b.environment.clone()),
                 Cell::from(b.service.clone()),
-                Cell::from(format::opt(b.last_success, |t| t.format("%Y-%m-%d %H:%M").to_string())),
+                Cell::from(format::opt(b.last_success, |t| {
+                    t.format("%Y-%m-%d %H:%M").to_string()
+                })),
                 Cell::from(age),
                 Cell::from(format::opt(b.interval, format::duration)),
                 Cell::from(format::opt(b.rpo, format::duration)),
                 Cell::from(format::opt(b.size_bytes, format::bytes)),
                 Cell::from(format::opt(b.duration, format::duration)),
             ]);
-            if s.is_stale(b.source) { row.style(theme.stale) } else { row }
+            if s.is_stale(b.source) {
+                row.style(theme.stale)
+            } else {
+                row
+            }
         })
         .collect();
     widgets::table(
@@ -44,18 +50,29 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         area,
         app,
         theme,
-        "Backups",
-        &["Env", "Service", "Last success", "Age", "Every", "RPO", "Size", "Took"],
-        &[
-            Constraint::Length(12),
-            Constraint::Length(14),
-            Constraint::Length(17),
-            Constraint::Length(14),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Min(6),
-        ],
+        &widgets::Columns {
+            title: "Backups",
+            header: &[
+                "Env",
+                "Service",
+                "Last success",
+                "Age",
+                "Every",
+                "RPO",
+                "Size",
+                "Took",
+            ],
+            widths: &[
+                Constraint::Length(12),
+                Constraint::Length(14),
+                Constraint::Length(17),
+                Constraint::Length(14),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(10),
+                Constraint::Min(6),
+            ],
+        },
         rows,
     );
 }

@@ -59,11 +59,18 @@ fn header_line(app: &App, theme: &Theme) -> Line<'static> {
         .iter()
         .any(|e| e.tier == crate::config::settings::Tier::Production)
     {
-        spans.push(widgets::tier_badge(crate::config::settings::Tier::Production, theme));
+        spans.push(widgets::tier_badge(
+            crate::config::settings::Tier::Production,
+            theme,
+        ));
         spans.push(Span::raw(" "));
     }
     for (i, tab) in Tab::ALL.iter().enumerate() {
-        let style = if *tab == app.tab { theme.tab_active } else { theme.muted };
+        let style = if *tab == app.tab {
+            theme.tab_active
+        } else {
+            theme.muted
+        };
         spans.push(Span::styled(format!("{} {}", i + 1, tab.title()), style));
         spans.push(Span::raw("  "));
     }

@@ -45,20 +45,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         area,
         app,
         theme,
-        "Nodes",
-        &["Env", "Cluster", "Node", "Role", "Up", "CPU", "Mem", "Disk", "Load", "Uptime"],
-        &[
-            Constraint::Length(12),
-            Constraint::Length(12),
-            Constraint::Length(12),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Min(7),
-        ],
+        &widgets::Columns {
+            title: "Nodes",
+            header: &[
+                "Env", "Cluster", "Node", "Role", "Up", "CPU", "Mem", "Disk", "Load", "Uptime",
+            ],
+            widths: &[
+                Constraint::Length(12),
+                Constraint::Length(12),
+                Constraint::Length(12),
+                Constraint::Length(8),
+                Constraint::Length(7),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(6),
+                Constraint::Min(7),
+            ],
+        },
         rows,
     );
 }

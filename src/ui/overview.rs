@@ -23,9 +23,17 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .environments
         .iter()
         .map(|env| {
-            let nodes: Vec<_> = s.nodes.iter().filter(|n| n.environment == env.name).collect();
+            let nodes: Vec<_> = s
+                .nodes
+                .iter()
+                .filter(|n| n.environment == env.name)
+                .collect();
             let nodes_up = nodes.iter().filter(|n| n.up).count();
-            let health: Vec<_> = s.health.iter().filter(|h| h.environment == env.name).collect();
+            let health: Vec<_> = s
+                .health
+                .iter()
+                .filter(|h| h.environment == env.name)
+                .collect();
             let health_up = health
                 .iter()
                 .filter(|h| h.result.as_ref().is_some_and(|r| r.up))
@@ -56,18 +64,31 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .filter(|a| alert_in_env(app, a, &env.name))
                 .filter(|a| !a.is_suppressed())
                 .count();
-            let health_style = if health_up == health.len() { theme.ok } else { theme.crit };
-            let nodes_style = if nodes_up == nodes.len() { theme.ok } else { theme.crit };
+            let health_style = if health_up == health.len() {
+                theme.ok
+            } else {
+                theme.crit
+            };
+            let nodes_style = if nodes_up == nodes.len() {
+                theme.ok
+            } else {
+                theme.crit
+            };
             let backup_cell = match oldest_backup {
                 Some((age, Some(rpo))) if age > rpo => Span::styled(
-                    format!("✖ {} > RPO {}", format::duration(age), format::duration(rpo)),
+                    format!(
+                        "✖ {} > RPO {}",
+                        format::duration(age),
+                        format::duration(rpo)
+                    ),
                     theme.crit,
                 ),
                 Some((age, rpo)) => Span::styled(
                     format!(
                         "{}{}",
                         format::duration(age),
-                        rpo.map(|r| format!(" / RPO {}", format::duration(r))).unwrap_or_default()
+                        rpo.map(|r| format!(" / RPO {}", format::duration(r)))
+                            .unwrap_or_default()
                     ),
                     theme.ok,
                 ),
@@ -92,8 +113,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                     Span::raw(" "),
                     Span::raw(env.name.clone()),
                 ])),
-                Cell::from(Span::styled(format!("{health_up}/{}", health.len()), health_style)),
-                Cell::from(Span::styled(format!("{nodes_up}/{}", nodes.len()), nodes_style)),
+                Cell::from(Span::styled(
+                    format!("{health_up}/{}", health.len()),
+                    health_style,
+                )),
+                Cell::from(Span::styled(
+                    format!("{nodes_up}/{}", nodes.len()),
+                    nodes_style,
+                )),
                 Cell::from(format::opt(worst_lag, |l| format!("{l:.0}s"))),
                 Cell::from(backup_cell),
                 Cell::from(alerts.to_string()),
@@ -106,17 +133,27 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         top,
         app,
         theme,
-        "Environments",
-        &["Environment", "Health", "Nodes", "Worst lag", "Oldest backup", "Alerts", "Sources"],
-        &[
-            Constraint::Length(20),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(10),
-            Constraint::Length(22),
-            Constraint::Length(7),
-            Constraint::Min(30),
-        ],
+        &widgets::Columns {
+            title: "Environments",
+            header: &[
+                "Environment",
+                "Health",
+                "Nodes",
+                "Worst lag",
+                "Oldest backup",
+                "Alerts",
+                "Sources",
+            ],
+            widths: &[
+                Constraint::Length(20),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(10),
+                Constraint::Length(22),
+                Constraint::Length(7),
+                Constraint::Min(30),
+            ],
+        },
         rows,
     );
     let title = if problems.is_empty() {
@@ -125,18 +162,27 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         format!("Sources: {} problem(s)", problems.len())
     };
     frame.render_widget(
-        ratatui::widgets::Paragraph::new(problems)
-            .block(ratatui::widgets::Block::default().borders(ratatui::widgets::Borders::TOP).title(title)),
+        ratatui::widgets::Paragraph::new(problems).block(
+            ratatui::widgets::Block::default()
+                .borders(ratatui::widgets::Borders::TOP)
+                .title(title),
+        ),
         bottom,
     );
 }
 
 fn alert_in_env(app: &App, alert: &crate::store::model::Alert, env: &str) -> bool {
-    app.snapshot.source(alert.source).is_some_and(|s| s.environment == env)
+    app.snapshot
+        .source(alert.source)
+        .is_some_and(|s| s.environment == env)
 }
 
 /// Sources that are not ok, with their reason, and warnings of ok ones.
-fn problem_lines(app: &App, theme: &Theme, now: chrono::DateTime<chrono::Utc>) -> Vec<Line<'static>> {
+fn problem_lines(
+    app: &App,
+    theme: &Theme,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for src in &app.snapshot.sources {
         let who = format!("{}/{} ", src.environment, src.name);

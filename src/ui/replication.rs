@@ -26,7 +26,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Cell::from(format::opt(l.lag_bytes, format::bytes)),
                 Cell::from(sparkline(&l.lag_history, 16)),
             ]);
-            if s.is_stale(l.source) { row.style(theme.stale) } else { row }
+            if s.is_stale(l.source) {
+                row.style(theme.stale)
+            } else {
+                row
+            }
         })
         .collect();
     widgets::table(
@@ -34,24 +38,37 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         area,
         app,
         theme,
-        "Replication",
-        &["Env", "Kind", "Primary → replica", "State", "Lag", "Bytes", "History"],
-        &[
-            Constraint::Length(12),
-            Constraint::Length(10),
-            Constraint::Length(30),
-            Constraint::Length(24),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Min(16),
-        ],
+        &widgets::Columns {
+            title: "Replication",
+            header: &[
+                "Env",
+                "Kind",
+                "Primary → replica",
+                "State",
+                "Lag",
+                "Bytes",
+                "History",
+            ],
+            widths: &[
+                Constraint::Length(12),
+                Constraint::Length(10),
+                Constraint::Length(30),
+                Constraint::Length(24),
+                Constraint::Length(7),
+                Constraint::Length(10),
+                Constraint::Min(16),
+            ],
+        },
         rows,
     );
 }
 
 fn state_span(l: &ReplicationLink, theme: &Theme) -> Span<'static> {
     match &l.state {
-        LinkState::Threads { io_running, sql_running } => {
+        LinkState::Threads {
+            io_running,
+            sql_running,
+        } => {
             let ok = *io_running && *sql_running;
             let text = format!(
                 "{} IO {} SQL {}",
@@ -89,7 +106,11 @@ fn state_span(l: &ReplicationLink, theme: &Theme) -> Span<'static> {
 pub fn sparkline(values: &[f64], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let tail = &values[values.len().saturating_sub(width)..];
-    let max = tail.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let max = tail
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
     tail.iter()
         .map(|v| {
             if !v.is_finite() {

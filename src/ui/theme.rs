@@ -222,9 +222,19 @@ mod tests {
     #[test]
     fn rejects_unknown_roles_and_colours() {
         let bad_role = BUILTIN[0].1.replace("[roles]", "[roles]\nshiny = {}");
-        assert!(Theme::from_toml(&bad_role, "t").unwrap_err().to_string().contains("shiny"));
+        assert!(
+            Theme::from_toml(&bad_role, "t")
+                .unwrap_err()
+                .to_string()
+                .contains("shiny")
+        );
         let bad_colour = BUILTIN[0].1.replace("\"green\"", "\"greenish\"");
-        assert!(Theme::from_toml(&bad_colour, "t").unwrap_err().to_string().contains("greenish"));
+        assert!(
+            Theme::from_toml(&bad_colour, "t")
+                .unwrap_err()
+                .to_string()
+                .contains("greenish")
+        );
         assert!(matches!(Theme::load("nope"), Err(ThemeError::Unknown(..))));
     }
 }

@@ -10,22 +10,31 @@ use super::theme::Theme;
 use crate::config::settings::Tier;
 use crate::store::model::SourceHealth;
 
-/// A bordered table with a header and the tab's selected row highlighted.
+/// The fixed shape of a tab's table.
+pub struct Columns<'c> {
+    pub title: &'c str,
+    pub header: &'c [&'c str],
+    pub widths: &'c [Constraint],
+}
+
+/// A table with a title, a header and the tab's selected row highlighted.
 pub fn table(
     frame: &mut Frame<'_>,
     area: Rect,
     app: &App,
     theme: &Theme,
-    title: &str,
-    header: &[&str],
-    widths: &[Constraint],
+    columns: &Columns<'_>,
     rows: Vec<Row<'static>>,
 ) {
     let empty = rows.is_empty();
-    let header = Row::new(header.iter().map(|h| Cell::from(*h))).style(theme.header);
-    let table = Table::new(rows, widths.to_vec())
+    let header = Row::new(columns.header.iter().map(|h| Cell::from(*h))).style(theme.header);
+    let table = Table::new(rows, columns.widths.to_vec())
         .header(header)
-        .block(Block::default().borders(Borders::TOP).title(title.to_owned()))
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(columns.title.to_owned()),
+        )
         .row_highlight_style(theme.selection)
         .column_spacing(1);
     let mut state = TableState::default();

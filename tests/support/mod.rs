@@ -11,12 +11,20 @@ use watchdeck::config::settings::{
 };
 
 pub fn fixture(rel: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A metrics source with the given preset and placement labels.
-pub fn metrics_source(id: u32, env: &str, name: &str, preset: Preset, labels: &[(&str, &str)]) -> SourceSpec {
+pub fn metrics_source(
+    id: u32,
+    env: &str,
+    name: &str,
+    preset: Preset,
+    labels: &[(&str, &str)],
+) -> SourceSpec {
     let mut placement = Placement::default();
     let mut extra = BTreeMap::new();
     for (k, v) in labels {

@@ -88,6 +88,9 @@ pub fn parse(input: &str) -> Exposition<'_> {
     }
 }
 
-pub fn family_name<'a>(sample_name: &'a str, declared: impl Fn(&str) -> Option<MetricType>) -> &'a str {
+pub fn family_name<'a>(
+    sample_name: &'a str,
+    declared: impl Fn(&str) -> Option<MetricType>,
+) -> &'a str {
     sample_name
 }

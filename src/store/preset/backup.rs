@@ -23,10 +23,10 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         }
     }
     for s in t.named(&names.push_time) {
-        if let Some(run) = entry(input, &mut services, s.label(label)) {
-            if run.last_success.is_none() {
-                run.last_success = timestamp(s.value);
-            }
+        if let Some(run) = entry(input, &mut services, s.label(label))
+            && run.last_success.is_none()
+        {
+            run.last_success = timestamp(s.value);
         }
     }
     for s in t.named(&names.last_size) {
@@ -57,18 +57,26 @@ fn entry<'m>(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .or_else(|| input.metrics.placement.service.clone())?;
-    let policy = input.env.backup_policies.iter().find(|p| p.service == service);
-    Some(services.entry(service.clone()).or_insert_with(|| BackupRun {
-        environment: input.env.name.clone(),
-        service,
-        last_success: None,
-        age: None,
-        size_bytes: None,
-        duration: None,
-        interval: policy.map(|p| p.interval),
-        rpo: policy.map(|p| p.rpo),
-        source: input.spec.id,
-    }))
+    let policy = input
+        .env
+        .backup_policies
+        .iter()
+        .find(|p| p.service == service);
+    Some(
+        services
+            .entry(service.clone())
+            .or_insert_with(|| BackupRun {
+                environment: input.env.name.clone(),
+                service,
+                last_success: None,
+                age: None,
+                size_bytes: None,
+                duration: None,
+                interval: policy.map(|p| p.interval),
+                rpo: policy.map(|p| p.rpo),
+                source: input.spec.id,
+            }),
+    )
 }
 
 fn timestamp(v: f64) -> Option<DateTime<Utc>> {

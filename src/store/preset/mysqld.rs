@@ -35,7 +35,11 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
     let galera = t.value(CLUSTER_SIZE, &[]).is_some_and(|v| v > 0.0) || role == Some("galera");
     if galera {
         if role == Some("galera") {
-            expect(input, out, &[&[CLUSTER_SIZE], &[LOCAL_STATE], &[CLUSTER_STATUS], &[READY]]);
+            expect(
+                input,
+                out,
+                &[&[CLUSTER_SIZE], &[LOCAL_STATE], &[CLUSTER_STATUS], &[READY]],
+            );
         }
         galera_member(input, out);
     }
@@ -51,7 +55,11 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
 fn galera_member(input: &Input<'_>, out: &mut Output) {
     let t = input.table;
     let local_state = t.value(LOCAL_STATE, &[]).unwrap_or(f64::NAN);
-    let local_state = if local_state.is_finite() { local_state as i64 } else { 0 };
+    let local_state = if local_state.is_finite() {
+        local_state as i64
+    } else {
+        0
+    };
     let flow_control_paused = t
         .named(FC_PAUSED_NS)
         .next()
@@ -136,7 +144,9 @@ fn async_replica(input: &Input<'_>, out: &mut Output) {
         kind: ReplicationKind::Mysql,
         primary,
         replica: input.node_name(),
-        lag_seconds: behind.map(|s| s.value).filter(|v| v.is_finite() && *v >= 0.0),
+        lag_seconds: behind
+            .map(|s| s.value)
+            .filter(|v| v.is_finite() && *v >= 0.0),
         lag_bytes: None,
         state,
         lag_history: behind.map(|s| history_values(t, s)).unwrap_or_default(),

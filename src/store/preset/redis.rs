@@ -24,8 +24,7 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         .next()
         .and_then(|s| s.label("role"))
         .map(str::to_owned);
-    let is_replica =
-        input.role() == Some("replica") || role_label.as_deref() == Some("slave");
+    let is_replica = input.role() == Some("replica") || role_label.as_deref() == Some("slave");
     if !is_replica {
         if let Some(offset) = t.value("redis_master_repl_offset", &[]) {
             out.redis_offsets.push(Offset {
@@ -37,7 +36,11 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         return;
     }
     if input.role() == Some("replica") {
-        expect(input, out, &[&["redis_master_link_up"], &["redis_slave_repl_offset"]]);
+        expect(
+            input,
+            out,
+            &[&["redis_master_link_up"], &["redis_slave_repl_offset"]],
+        );
     }
     let redis_up = input.up && t.value("redis_up", &[]) != Some(0.0);
     let link_up = t.value("redis_master_link_up", &[]).map(|v| v == 1.0);
@@ -46,9 +49,13 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         .extra("primary")
         .map(str::to_owned)
         .or_else(|| {
-            t.named("redis_slave_info")
-                .next()
-                .and_then(|s| Some(format!("{}:{}", s.label("master_host")?, s.label("master_port")?)))
+            t.named("redis_slave_info").next().and_then(|s| {
+                Some(format!(
+                    "{}:{}",
+                    s.label("master_host")?,
+                    s.label("master_port")?
+                ))
+            })
         })
         .unwrap_or_else(|| "?".to_owned());
     out.links.push(ReplicationLink {
@@ -58,7 +65,9 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         primary,
         replica: input.node_name(),
         lag_seconds: if link_up == Some(true) {
-            last_io.map(|s| s.value).filter(|v| v.is_finite() && *v >= 0.0)
+            last_io
+                .map(|s| s.value)
+                .filter(|v| v.is_finite() && *v >= 0.0)
         } else {
             None
         },
@@ -76,7 +85,10 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
 
 /// Turn each Redis replica's stashed offset into byte lag against its primary's offset.
 pub fn join_offsets(links: &mut [ReplicationLink], offsets: &[Offset]) {
-    for link in links.iter_mut().filter(|l| l.kind == ReplicationKind::Redis) {
+    for link in links
+        .iter_mut()
+        .filter(|l| l.kind == ReplicationKind::Redis)
+    {
         let Some(neg_replica_offset) = link.lag_bytes else {
             continue;
         };
