@@ -1,6 +1,9 @@
 //! Integration tests for the exposition parser: real exporter fixtures, a table of tricky
 //! lines and bad lines, a differential check against prometheus-parse, and no-panic checks
 //! on mangled input.
+//!
+//! Test names start with `exposition_` so that the usual `cargo test ... exposition` filter,
+//! which applies to every test binary given, selects them.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -49,7 +52,7 @@ fn value_of(e: &Exposition<'_>, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 #[test]
-fn every_fixture_parses_cleanly_and_completely() {
+fn exposition_every_fixture_parses_cleanly_and_completely() {
     for name in FIXTURES {
         let text = fixture(name);
         let e = parse(&text);
@@ -78,7 +81,7 @@ fn every_fixture_parses_cleanly_and_completely() {
 }
 
 #[test]
-fn fixture_values_match_the_files() {
+fn exposition_fixture_values_match_the_files() {
     // Each value below was looked up in the fixture by hand (grep), not produced by the parser.
     let checks: &[(&str, &str, Labels<'_>, f64)] = &[
         (
@@ -256,7 +259,7 @@ fn fixture_values_match_the_files() {
 }
 
 #[test]
-fn histogram_and_summary_families_group_their_series() {
+fn exposition_histogram_and_summary_families_group_their_series() {
     let text = fixture("prometheus-2.42-self.prom");
     let e = parse(&text);
     let f = e
@@ -372,7 +375,7 @@ fn check_line(input: &str, want: &Want<'_>) {
 }
 
 #[test]
-fn tricky_lines() {
+fn exposition_tricky_lines() {
     let inf = f64::INFINITY;
     let cases: &[(&str, Want<'_>)] = &[
         ("plain 1", Sample("plain", &[], 1.0, None)),
@@ -563,7 +566,7 @@ fn tricky_lines() {
 }
 
 #[test]
-fn multi_line_documents() {
+fn exposition_multi_line_documents() {
     // OpenMetrics: `# TYPE foo counter` with `foo_total`, `_created`, info, stateset,
     // gaugehistogram, unit lines, EOF.
     let text = "\
@@ -661,7 +664,7 @@ u 1\n\
 }
 
 #[test]
-fn visitor_sees_everything_in_order() {
+fn exposition_visitor_sees_everything_in_order() {
     #[derive(Default)]
     struct Log(Vec<String>);
     impl<'a> Visitor<'a> for Log {
@@ -720,7 +723,7 @@ fn prometheus_parse_handles(line: &str) -> bool {
 }
 
 #[test]
-fn agrees_with_prometheus_parse_where_it_is_correct() {
+fn exposition_agrees_with_prometheus_parse_where_it_is_correct() {
     use prometheus_parse::LineInfo;
     let mut compared = 0;
     for name in FIXTURES {
@@ -777,7 +780,7 @@ fn agrees_with_prometheus_parse_where_it_is_correct() {
 }
 
 #[test]
-fn prometheus_parse_gets_these_wrong_and_we_do_not() {
+fn exposition_prometheus_parse_gets_these_wrong_and_we_do_not() {
     // The cases that motivated our own parser, shown against the library they replace.
     let line = r#"prometheus_build_info{tags="netgo,builtinassets,stringlabels"} 1"#;
     let theirs = prometheus_parse::Scrape::parse(std::iter::once(Ok(line.to_string()))).unwrap();
@@ -826,7 +829,7 @@ impl<'a> Visitor<'a> for Count {
 }
 
 #[test]
-fn never_panics_on_truncations_and_mutations() {
+fn exposition_never_panics_on_truncations_and_mutations() {
     let text = fixture("pushgateway-1.5.prom");
     // Every truncation on a char boundary.
     for end in 0..=text.len() {
@@ -852,7 +855,7 @@ fn never_panics_on_truncations_and_mutations() {
 }
 
 #[test]
-fn never_panics_on_random_input() {
+fn exposition_never_panics_on_random_input() {
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     let pieces: &[&str] = &[
         "m", "{", "}", "=", "\"", ",", "\\", " ", "\t", "\r", "\n", "#", " HELP ", " TYPE ",

@@ -51,7 +51,7 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 }
 
 #[test]
-fn streaming_parse_allocates_a_constant_amount() {
+fn exposition_streaming_parse_allocates_a_constant_amount() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/exporters/node_exporter-1.5.prom"
