@@ -514,6 +514,7 @@ fn exposition_tricky_lines() {
             r#"m{a-b="x"} 1"#,
             Error("expected '=' after label name `a`"),
         ),
+        (r#"m{a="1",a="2"} 1"#, Error("duplicate label `a`")),
         ("m 1 2 3", Error("unexpected `3` after timestamp")),
         (
             "m 1 2 garbage",

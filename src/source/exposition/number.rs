@@ -197,6 +197,34 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_agrees_with_std_on_generated_decimals() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..50_000 {
+            let int = next() % 10u64.pow((next() % 17) as u32);
+            let frac_digits = (next() % 12) as usize;
+            let frac = next() % 10u64.pow(frac_digits as u32);
+            let exp = (next() % 60) as i64 - 30;
+            let sign = if next() % 2 == 0 { "-" } else { "" };
+            for s in [
+                format!("{sign}{int}"),
+                format!("{sign}{int}.{frac:0frac_digits$}"),
+                format!("{sign}{int}.{frac:0frac_digits$}e{exp}"),
+                format!("{sign}{int}E+{}", exp.abs()),
+            ] {
+                let want: f64 = s.parse().unwrap();
+                let got = parse_value(&s).unwrap();
+                assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+            }
+        }
+    }
+
+    #[test]
     fn specials_and_rejects() {
         for c in ["NaN", "nan", "NAN"] {
             assert!(parse_value(c).unwrap().is_nan(), "{c}");

@@ -314,6 +314,10 @@ impl<'a> Scanner<'a> {
                 _ => return Err(format!("unterminated label value for `{name}`")),
             };
             i += 1; // the closing quote
+            // Prometheus rejects such a series; keeping either value would be a guess.
+            if self.labels.iter().any(|l| l.name == name) {
+                return Err(format!("duplicate label `{name}`"));
+            }
             self.labels.push(Label { name, value });
 
             i = self.skip_blank(i);
