@@ -1,0 +1,218 @@
+//! The HTTP side: one axum server on 127.0.0.1 answering every impersonated endpoint plus
+//! the control API (`GET /control/faults`, `POST /control/repair`).
+//!
+//! Exporter paths are looked up in a table built from the fleet; handlers take a
+//! snapshot of the clock and the interventions and render from that.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+
+use super::alerts::{Filter, alerts_json};
+use super::clock::Clock;
+use super::exporters::{self, Ctx};
+use super::fleet::{self, Exporter, Route};
+use super::health;
+use super::timeline::{FaultStatus, Interventions, RepairError, RepairOutcome, RepairRequest};
+
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// State shared by all handlers and the `DemoFleet` handle.
+pub struct Shared {
+    pub seed: u64,
+    pub clock: Arc<dyn Clock>,
+    pub start: DateTime<Utc>,
+    pub interventions: Mutex<Interventions>,
+    routes: HashMap<String, Route>,
+}
+
+impl Shared {
+    pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Self {
+        let start = clock.now();
+        Self {
+            seed,
+            clock,
+            start,
+            interventions: Mutex::new(Interventions::default()),
+            routes: fleet::routes().into_iter().collect(),
+        }
+    }
+
+    fn interventions(&self) -> Interventions {
+        // A poisoned lock means a handler panicked while holding it; the data is plain
+        // values and still consistent, so keep serving.
+        self.interventions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// (now, elapsed seconds since start, never negative).
+    fn now(&self) -> (DateTime<Utc>, f64) {
+        let now = self.clock.now();
+        let ms = (now - self.start).num_milliseconds().max(0);
+        (now, ms as f64 / 1000.0)
+    }
+
+    pub fn faults(&self) -> Vec<FaultStatus> {
+        let (_, e) = self.now();
+        self.interventions().statuses(self.start, e)
+    }
+
+    pub fn repair(&self, req: &RepairRequest) -> Result<RepairOutcome, RepairError> {
+        let (_, e) = self.now();
+        let out = self
+            .interventions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(req, e);
+        match &out {
+            Ok(o) => {
+                tracing::info!(action = %o.action, env = %o.env, repaired = ?o.repaired, "demo repair")
+            }
+            Err(err) => tracing::debug!(%err, "demo repair refused"),
+        }
+        out
+    }
+
+    /// Render the endpoint at `path`, or `None` if there is none.
+    pub fn render(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Option<(u16, &'static str, String)> {
+        let route = *self.routes.get(path)?;
+        let (now, e) = self.now();
+        let iv = self.interventions();
+        let ctx = Ctx {
+            seed: self.seed,
+            now,
+            now_s: now.timestamp_millis() as f64 / 1000.0,
+            start_s: self.start.timestamp_millis() as f64 / 1000.0,
+            e,
+            iv: &iv,
+        };
+        let json = "application/json";
+        Some(match route {
+            Route::Metrics(n, x) => {
+                if ctx.node_down(n.env, n.name) {
+                    return Some((
+                        503,
+                        "text/plain; charset=utf-8",
+                        format!("{} is down\n", n.name),
+                    ));
+                }
+                let body = match x {
+                    Exporter::Node => exporters::node_exporter(&ctx, n),
+                    Exporter::App => exporters::app(&ctx, n),
+                    Exporter::Mysqld => exporters::mysqld(&ctx, n),
+                    Exporter::Postgres => exporters::postgres(&ctx, n),
+                    Exporter::Redis => exporters::redis(&ctx, n),
+                };
+                (200, TEXT_FORMAT, body)
+            }
+            Route::Queues(env) => (200, TEXT_FORMAT, exporters::queues(&ctx, env)),
+            Route::Pushgateway(env) => (200, TEXT_FORMAT, exporters::pushgateway(&ctx, env)),
+            Route::NodeHealth(n) => {
+                let (status, body) = health::node_check(&ctx, n);
+                (status, json, body.to_string())
+            }
+            Route::Health(env, h) => {
+                let (status, body) = health::env_check(&ctx, env, h.kind);
+                (status, json, body.to_string())
+            }
+            Route::Alerts(env) => (200, json, alerts_json(&ctx, env, Filter::from_query(query))),
+        })
+    }
+}
+
+fn respond(status: u16, content_type: &'static str, body: String) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+fn json_response<T: serde::Serialize>(status: u16, value: &T) -> Response {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+    respond(status, "application/json", body)
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query: Vec<(String, String)> = query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    match shared.render(uri.path(), &query) {
+        Some((status, ct, body)) => respond(status, ct, body),
+        None => json_response(
+            404,
+            &serde_json::json!({"error": format!("no demo endpoint at {}", uri.path())}),
+        ),
+    }
+}
+
+async fn faults(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(200, &shared.faults())
+}
+
+async fn repair(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: RepairRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_response(
+                400,
+                &serde_json::json!({"ok": false, "error": format!("bad request body: {e}")}),
+            );
+        }
+    };
+    match shared.repair(&req) {
+        Ok(out) => json_response(
+            200,
+            &serde_json::json!({
+                "ok": true,
+                "action": out.action,
+                "env": out.env,
+                "target": out.target,
+                "repaired": out.repaired,
+                "message": out.message,
+            }),
+        ),
+        Err(err) => json_response(
+            err.status(),
+            &serde_json::json!({"ok": false, "error": err.to_string()}),
+        ),
+    }
+}
+
+async fn index() -> impl IntoResponse {
+    let paths: Vec<String> = fleet::routes().into_iter().map(|(p, _)| p).collect();
+    json_response(
+        200,
+        &serde_json::json!({"endpoints": paths, "control": ["/control/faults", "/control/repair"]}),
+    )
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/control/faults", get(faults))
+        .route("/control/repair", post(repair))
+        .fallback(dispatch)
+        .with_state(shared)
+}
