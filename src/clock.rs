@@ -1,16 +1,19 @@
-//! The clock: wall time behind a trait so that tests and the deterministic demo can set it.
+//! The notion of "now": an injectable clock so tests and the demo can freeze and step time.
+//!
+//! The demo fleet serves values that are pure functions of time, and the store judges
+//! staleness against "now": owning time here is what makes both reproducible in tests.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-/// Where "now" comes from.
+/// A source of the current time.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The real wall clock.
-#[derive(Debug, Default, Clone, Copy)]
+/// Wall-clock time: what `watchdeck --demo` runs on.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
@@ -19,32 +22,56 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to.
+/// A clock that only moves when told to; share it with `Arc` between the test and the
+/// fleet.
 #[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
 
 impl ManualClock {
-    pub fn new(at: DateTime<Utc>) -> Self {
-        Self(Mutex::new(at))
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Mutex::new(start),
+        }
     }
 
-    pub fn set(&self, at: DateTime<Utc>) {
-        *self.lock() = at;
+    /// Convenience for tests: a clock already wrapped for sharing.
+    pub fn shared(start: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self::new(start))
     }
 
-    pub fn advance(&self, by: chrono::Duration) {
-        let mut guard = self.lock();
-        *guard += by;
+    pub fn set(&self, to: DateTime<Utc>) {
+        // A poisoned lock only means another thread panicked mid-assignment of a Copy
+        // value; the value itself is still whole, so keep going.
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
-        // A poisoned clock still holds a valid time; keep going rather than cascade a panic.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now = now.checked_add_signed(by).unwrap_or(*now);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.lock()
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_sets_and_advances() {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let c = ManualClock::new(t0);
+        assert_eq!(c.now(), t0);
+        c.advance(std::time::Duration::from_secs(90));
+        assert_eq!(c.now().timestamp(), 1_700_000_090);
+        c.set(t0);
+        assert_eq!(c.now(), t0);
     }
 }

@@ -10,7 +10,9 @@ fn watchdeck() -> Command {
 }
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 #[test]
@@ -24,11 +26,26 @@ fn probe_json_on_every_fixture_is_valid_and_complete() {
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
             .count();
-        let out = watchdeck().arg("probe").arg("--json").arg(&path).output().expect("runs");
+        let out = watchdeck()
+            .arg("probe")
+            .arg("--json")
+            .arg(&path)
+            .output()
+            .expect("runs");
         assert!(out.status.success(), "{}", path.display());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-        assert_eq!(json["samples"].as_array().map(Vec::len), Some(expected), "{}", path.display());
-        assert_eq!(json["errors"].as_array().map(Vec::len), Some(0), "{}", path.display());
+        assert_eq!(
+            json["samples"].as_array().map(Vec::len),
+            Some(expected),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            json["errors"].as_array().map(Vec::len),
+            Some(0),
+            "{}",
+            path.display()
+        );
         assert!(json["families"].as_array().is_some_and(|f| !f.is_empty()));
         seen += 1;
     }
@@ -38,11 +55,31 @@ fn probe_json_on_every_fixture_is_valid_and_complete() {
 #[test]
 fn probe_reports_domain_values_for_each_preset() {
     let cases = [
-        ("exporters/node_exporter-1.5.prom", "preset node", "node probe: cpu"),
-        ("exporters/mysqld_exporter-0.14-replica.prom", "preset mysqld", "MySQL link"),
-        ("exporters/postgres_exporter-0.11-primary.prom", "preset postgres", "PostgreSQL link"),
-        ("exporters/redis_exporter-1.45-replica.prom", "preset redis", "Redis link"),
-        ("exporters/pushgateway-1.5.prom", "preset backup", "backup opensearch"),
+        (
+            "exporters/node_exporter-1.5.prom",
+            "preset node",
+            "node probe: cpu",
+        ),
+        (
+            "exporters/mysqld_exporter-0.14-replica.prom",
+            "preset mysqld",
+            "MySQL link",
+        ),
+        (
+            "exporters/postgres_exporter-0.11-primary.prom",
+            "preset postgres",
+            "PostgreSQL link",
+        ),
+        (
+            "exporters/redis_exporter-1.45-replica.prom",
+            "preset redis",
+            "Redis link",
+        ),
+        (
+            "exporters/pushgateway-1.5.prom",
+            "preset backup",
+            "backup opensearch",
+        ),
     ];
     for (file, preset, view) in cases {
         watchdeck()
@@ -68,7 +105,11 @@ fn probe_shows_parse_errors_with_line_numbers() {
         .success()
         .stdout(predicate::str::contains("line 2"))
         .stdout(predicate::str::contains("2 samples, 1 errors"));
-    let out = watchdeck().args(["probe", "--json"]).arg(&path).output().expect("runs");
+    let out = watchdeck()
+        .args(["probe", "--json"])
+        .arg(&path)
+        .output()
+        .expect("runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(json["errors"][0]["line"], 2);
 }
@@ -78,10 +119,27 @@ fn probe_json_writes_special_floats_as_strings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("f.prom");
     std::fs::write(&path, "a NaN\nb +Inf\nc -Inf\nd 1.5 1700000000000\n").expect("write");
-    let out = watchdeck().args(["probe", "--json"]).arg(&path).output().expect("runs");
+    let out = watchdeck()
+        .args(["probe", "--json"])
+        .arg(&path)
+        .output()
+        .expect("runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-    let values: Vec<_> = json["samples"].as_array().expect("samples").iter().map(|s| s["value"].clone()).collect();
-    assert_eq!(values, [serde_json::json!("NaN"), serde_json::json!("+Inf"), serde_json::json!("-Inf"), serde_json::json!(1.5)]);
+    let values: Vec<_> = json["samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .map(|s| s["value"].clone())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            serde_json::json!("NaN"),
+            serde_json::json!("+Inf"),
+            serde_json::json!("-Inf"),
+            serde_json::json!(1.5)
+        ]
+    );
     assert_eq!(json["samples"][3]["timestamp_ms"], 1_700_000_000_000_i64);
 }
 

@@ -24,7 +24,10 @@ async fn wait_for(
         if ready(&snap) {
             return snap;
         }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+        if tokio::time::timeout_at(deadline, rx.changed())
+            .await
+            .is_err()
+        {
             return rx.borrow().clone();
         }
     }
@@ -32,16 +35,25 @@ async fn wait_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_fleet_flows_through_pollers_into_the_store() {
-    let fleet = DemoFleet::start(DemoOptions::default()).await.expect("demo starts");
-    let settings = config::load_str(&fleet.config_toml(), Path::new("<demo>")).expect("demo config is valid");
-    let names: Vec<_> = settings.environments.iter().map(|e| e.name.as_str()).collect();
+    let fleet = DemoFleet::start(DemoOptions::default())
+        .await
+        .expect("demo starts");
+    let settings =
+        config::load_str(&fleet.config_toml(), Path::new("<demo>")).expect("demo config is valid");
+    let names: Vec<_> = settings
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     assert_eq!(names, ["integration", "staging", "production"]);
 
     let running = engine::start(&settings, Arc::new(SystemClock)).expect("engine starts");
     let mut rx = running.snapshots.clone();
     // Every metrics source polled twice (so rates exist): generous, never asserted as timing.
     let snap = wait_for(&mut rx, Duration::from_secs(60), |s| {
-        s.sources.iter().all(|src| !matches!(src.health, SourceHealth::Pending))
+        s.sources
+            .iter()
+            .all(|src| !matches!(src.health, SourceHealth::Pending))
             && s.nodes.iter().filter(|n| n.cpu_percent.is_some()).count() >= 5
     })
     .await;
@@ -49,28 +61,73 @@ async fn demo_fleet_flows_through_pollers_into_the_store() {
     for env in ["integration", "staging", "production"] {
         let nodes: Vec<_> = snap.nodes.iter().filter(|n| n.environment == env).collect();
         assert!(!nodes.is_empty(), "{env} has nodes");
-        assert!(nodes.iter().any(|n| n.memory_percent.is_some()), "{env} memory known");
-        assert!(snap.backups.iter().any(|b| b.environment == env) || env == "integration" || env == "staging",
-            "{env} backups");
+        assert!(
+            nodes.iter().any(|n| n.memory_percent.is_some()),
+            "{env} memory known"
+        );
+        assert!(
+            snap.backups.iter().any(|b| b.environment == env)
+                || env == "integration"
+                || env == "staging",
+            "{env} backups"
+        );
     }
-    assert_eq!(snap.nodes.iter().filter(|n| n.environment == "staging").count(), 3);
-    assert!(snap.nodes.iter().filter(|n| n.environment == "production").count() >= 3);
+    assert_eq!(
+        snap.nodes
+            .iter()
+            .filter(|n| n.environment == "staging")
+            .count(),
+        3
+    );
+    assert!(
+        snap.nodes
+            .iter()
+            .filter(|n| n.environment == "production")
+            .count()
+            >= 3
+    );
     for env in ["staging", "production"] {
         let links: Vec<_> = snap.links.iter().filter(|l| l.environment == env).collect();
-        assert!(links.iter().any(|l| l.kind == watchdeck::store::model::ReplicationKind::Galera), "{env} galera");
-        assert!(links.iter().any(|l| l.kind == watchdeck::store::model::ReplicationKind::Redis), "{env} redis");
+        assert!(
+            links
+                .iter()
+                .any(|l| l.kind == watchdeck::store::model::ReplicationKind::Galera),
+            "{env} galera"
+        );
+        assert!(
+            links
+                .iter()
+                .any(|l| l.kind == watchdeck::store::model::ReplicationKind::Redis),
+            "{env} redis"
+        );
     }
     assert!(
-        snap.links.iter().any(|l| l.kind == watchdeck::store::model::ReplicationKind::Postgres && l.environment == "production"),
+        snap.links.iter().any(
+            |l| l.kind == watchdeck::store::model::ReplicationKind::Postgres
+                && l.environment == "production"
+        ),
         "production postgres links: {:?}",
         snap.links
     );
-    assert!(snap.backups.iter().any(|b| b.environment == "production" && b.rpo.is_some()));
+    assert!(
+        snap.backups
+            .iter()
+            .any(|b| b.environment == "production" && b.rpo.is_some())
+    );
     assert!(!snap.health.is_empty());
-    assert!(snap.health.iter().all(|h| h.result.is_some()), "every health check ran");
+    assert!(
+        snap.health.iter().all(|h| h.result.is_some()),
+        "every health check ran"
+    );
     // No source the demo serves should look broken to the parser or the presets.
     for src in &snap.sources {
-        assert!(src.warnings.is_empty(), "{}/{}: {:?}", src.environment, src.name, src.warnings);
+        assert!(
+            src.warnings.is_empty(),
+            "{}/{}: {:?}",
+            src.environment,
+            src.name,
+            src.warnings
+        );
     }
     running.shutdown().await;
     fleet.shutdown().await;
