@@ -203,3 +203,70 @@ fn init_writes_once_and_info_lists_paths() {
         .stdout(predicate::str::contains(written.to_string_lossy().as_ref()))
         .stdout(predicate::str::contains("watchdeck.log"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_a_running_demo_endpoint() {
+    use watchdeck::demo::{DemoFleet, DemoOptions};
+    let fleet = DemoFleet::start(DemoOptions::default())
+        .await
+        .expect("demo starts");
+    let base = fleet.base_url();
+    let cases = [
+        (
+            "env/production/prod-web1/node/metrics",
+            "preset node",
+            "node probe",
+        ),
+        (
+            "env/production/prod-dbr1/mysqld/metrics",
+            "preset mysqld",
+            "MySQL link",
+        ),
+        (
+            "env/production/prod-pg1/postgres/metrics",
+            "preset postgres",
+            "PostgreSQL link prod-pg1",
+        ),
+        (
+            "env/production/pushgateway/metrics",
+            "preset backup",
+            "backup galera",
+        ),
+    ];
+    for (path, preset, view) in cases {
+        let url = base.join(path).expect("url");
+        let out = tokio::task::spawn_blocking(move || {
+            watchdeck()
+                .arg("probe")
+                .arg(url.as_str())
+                .output()
+                .expect("runs")
+        })
+        .await
+        .expect("joined");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("fetched in"), "{path}: {stdout}");
+        assert!(stdout.contains(" 0 errors"), "{path}: {stdout}");
+        assert!(stdout.contains(preset), "{path}: {stdout}");
+        assert!(stdout.contains(view), "{path}: {stdout}");
+    }
+    let url = base
+        .join("env/production/prod-web1/node/metrics")
+        .expect("url");
+    let out = tokio::task::spawn_blocking(move || {
+        watchdeck()
+            .args(["probe", "--json", url.as_str()])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert!(json["samples"].as_array().is_some_and(|s| s.len() > 20));
+    fleet.shutdown().await;
+}

@@ -100,6 +100,25 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
     }
     preset::join_redis_offsets(&mut snap.links, &redis_offsets);
     merge_postgres_sides(&mut snap.links, store);
+    // Topology order: environments as configured, then each cluster's links together,
+    // primary before its replicas.
+    let env_rank = |name: &str| snap.environments.iter().position(|e| e.name == name);
+    snap.links.sort_by(|a, b| {
+        (
+            env_rank(&a.environment),
+            a.kind,
+            &a.cluster,
+            &a.primary,
+            &a.replica,
+        )
+            .cmp(&(
+                env_rank(&b.environment),
+                b.kind,
+                &b.cluster,
+                &b.primary,
+                &b.replica,
+            ))
+    });
     snap
 }
 
