@@ -225,7 +225,7 @@ async fn probe_a_running_demo_endpoint() {
         (
             "env/production/prod-pg1/postgres/metrics",
             "preset postgres",
-            "PostgreSQL link prod-pg1",
+            "PostgreSQL link probe → prod-pg2",
         ),
         (
             "env/production/pushgateway/metrics",
