@@ -11,6 +11,7 @@ pub mod demo;
 pub mod engine;
 pub mod logging;
 pub mod probe;
+pub mod rules;
 pub mod sanitize;
 pub mod secret;
 pub mod source;

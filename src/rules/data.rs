@@ -1,0 +1,165 @@
+//! What the rule language reads: input series by metric name, their history, and "now".
+//!
+//! The engine builds a [`RuleData`] from the store each round (exporter samples with their
+//! source's placement labels added, plus the domain views as synthetic series such as
+//! `replication_lag_seconds`); the evaluator in `lang` knows nothing else. [`MemoryData`]
+//! is a hand-filled implementation for tests and benches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::settings::SourceId;
+
+/// A label set: `(name, value)` pairs sorted by name, names unique, without `__name__`.
+/// Shared, so copying a series into a result costs a reference count.
+pub type LabelSet = Arc<[(Arc<str>, Arc<str>)]>;
+
+/// Build a [`LabelSet`] from pairs in any order (sorted here; later duplicates win).
+pub fn label_set<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> LabelSet {
+    let mut v: Vec<(Arc<str>, Arc<str>)> = pairs
+        .into_iter()
+        .map(|(k, v)| (Arc::from(k.as_ref()), Arc::from(v.as_ref())))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            earlier.1 = later.1.clone();
+            true
+        } else {
+            false
+        }
+    });
+    v.into()
+}
+
+/// Look up a label's value in a set.
+pub fn label<'l>(labels: &'l LabelSet, name: &str) -> Option<&'l str> {
+    labels
+        .binary_search_by(|(k, _)| (**k).cmp(name))
+        .ok()
+        .map(|i| &*labels[i].1)
+}
+
+/// One series the rules can select.
+#[derive(Debug, Clone)]
+pub struct InputSeries {
+    pub name: Arc<str>,
+    pub labels: LabelSet,
+    pub value: f64,
+    /// The data behind it is not current (its source is failing or stale). Results computed
+    /// from stale inputs are stale, and a stale result never resolves an incident.
+    pub stale: bool,
+    /// The source it came from; `None` for values that do not depend on one source.
+    pub source: Option<SourceId>,
+    /// Opaque handle the [`RuleData`] uses to find the series' history.
+    pub handle: u64,
+}
+
+/// Where the evaluator reads from.
+pub trait RuleData {
+    /// The evaluation instant.
+    fn now(&self) -> DateTime<Utc>;
+    /// Every series with this metric name (empty slice if none).
+    fn series(&self, name: &str) -> &[InputSeries];
+    /// `(time, value)` points of a series within `(now - window, now]`, oldest first.
+    /// Empty for series without history.
+    fn history(&self, series: &InputSeries, window: Duration) -> Vec<(DateTime<Utc>, f64)>;
+}
+
+/// A [`RuleData`] filled by hand: for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct MemoryData {
+    now: DateTime<Utc>,
+    by_name: HashMap<Arc<str>, Vec<InputSeries>>,
+    history: HashMap<u64, Vec<(DateTime<Utc>, f64)>>,
+    next_handle: u64,
+}
+
+impl MemoryData {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            ..Self::default()
+        }
+    }
+
+    /// Add a current series; returns its handle.
+    pub fn push(&mut self, name: &str, labels: LabelSet, value: f64) -> u64 {
+        self.push_full(name, labels, value, false, None, Vec::new())
+    }
+
+    /// Add a series with every field and its history (oldest first).
+    pub fn push_full(
+        &mut self,
+        name: &str,
+        labels: LabelSet,
+        value: f64,
+        stale: bool,
+        source: Option<SourceId>,
+        history: Vec<(DateTime<Utc>, f64)>,
+    ) -> u64 {
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        let name: Arc<str> = Arc::from(name);
+        self.by_name
+            .entry(name.clone())
+            .or_default()
+            .push(InputSeries {
+                name,
+                labels,
+                value,
+                stale,
+                source,
+                handle,
+            });
+        if !history.is_empty() {
+            self.history.insert(handle, history);
+        }
+        handle
+    }
+
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+    }
+}
+
+impl RuleData for MemoryData {
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    fn series(&self, name: &str) -> &[InputSeries] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    fn history(&self, series: &InputSeries, window: Duration) -> Vec<(DateTime<Utc>, f64)> {
+        let Some(points) = self.history.get(&series.handle) else {
+            return Vec::new();
+        };
+        let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        points
+            .iter()
+            .copied()
+            .filter(|(t, _)| *t > start && *t <= self.now)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_sets_are_sorted_and_deduplicated() {
+        let l = label_set([("node", "a"), ("env", "prod"), ("node", "b")]);
+        let names: Vec<_> = l.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(names, ["env", "node"]);
+        assert_eq!(label(&l, "node"), Some("b"));
+        assert_eq!(label(&l, "role"), None);
+    }
+}
