@@ -44,12 +44,20 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .filter(|l| l.environment == env.name)
                 .filter_map(|l| l.lag_seconds)
                 .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+            // The backup closest to (or furthest past) its RPO; without an RPO, the oldest.
             let oldest_backup = s
                 .backups
                 .iter()
                 .filter(|b| b.environment == env.name)
                 .filter_map(|b| b.age.map(|a| (a, b.rpo)))
-                .max_by_key(|(a, _)| *a);
+                .max_by(|(a1, r1), (a2, r2)| {
+                    let score = |a: &std::time::Duration, r: &Option<std::time::Duration>| {
+                        r.map_or(a.as_secs_f64() / 86_400.0, |r| {
+                            a.as_secs_f64() / r.as_secs_f64().max(1.0)
+                        })
+                    };
+                    score(a1, r1).total_cmp(&score(a2, r2))
+                });
             let (mut ok, mut failing, mut stale) = (0, 0, 0);
             for src in s.sources_of(&env.name) {
                 match src.health {
@@ -140,7 +148,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 "Health",
                 "Nodes",
                 "Worst lag",
-                "Oldest backup",
+                "Worst backup",
                 "Alerts",
                 "Sources",
             ],
