@@ -384,3 +384,31 @@ fn vanished_series_are_absent_then_evicted() {
         "evicted after a whole window"
     );
 }
+
+#[test]
+fn a_node_that_never_answered_is_listed_as_down() {
+    let s = settings(
+        vec![metrics_source(
+            0,
+            "production",
+            "web1-node",
+            Preset::Node,
+            &[("node", "web1")],
+        )],
+        vec![],
+    );
+    let mut store = Store::new(&s);
+    store.ingest(failed(
+        0,
+        0,
+        PollError::Connect("connection refused".into()),
+    ));
+    let snap = store.snapshot(at(1));
+    assert_eq!(snap.nodes.len(), 1);
+    assert!(!snap.nodes[0].up);
+    assert_eq!(snap.nodes[0].memory_percent, None);
+    assert!(
+        snap.sources[0].warnings.is_empty(),
+        "no missing-metric noise for a source that is down"
+    );
+}

@@ -71,25 +71,25 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
                 else {
                     continue;
                 };
-                if state.last_success.is_some() {
-                    let out = preset::derive(&Input {
-                        env,
-                        spec: &state.spec,
-                        metrics,
-                        table: &state.table,
-                        up: state.is_up(),
-                        now,
-                    });
-                    warnings.extend(
-                        out.missing
-                            .into_iter()
-                            .map(|m| format!("preset {} expects {m}, not exposed", metrics.preset)),
-                    );
-                    snap.nodes.extend(out.nodes);
-                    snap.links.extend(out.links);
-                    snap.backups.extend(out.backups);
-                    redis_offsets.extend(out.redis_offsets);
-                }
+                // Run the preset even before the first success: a node whose exporter never
+                // answered is listed as down, not left out.
+                let out = preset::derive(&Input {
+                    env,
+                    spec: &state.spec,
+                    metrics,
+                    table: &state.table,
+                    up: state.is_up(),
+                    now,
+                });
+                warnings.extend(
+                    out.missing
+                        .into_iter()
+                        .map(|m| format!("preset {} expects {m}, not exposed", metrics.preset)),
+                );
+                snap.nodes.extend(out.nodes);
+                snap.links.extend(out.links);
+                snap.backups.extend(out.backups);
+                redis_offsets.extend(out.redis_offsets);
             }
             SourceKind::Health(_) => snap.health.push(Store::health_check_of(state)),
             SourceKind::Alertmanager | SourceKind::PrometheusAlerts => {

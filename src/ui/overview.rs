@@ -192,6 +192,21 @@ fn problem_lines(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
+    for check in &app.snapshot.health {
+        if let Some(result) = check.result.as_ref().filter(|r| !r.up) {
+            lines.push(Line::from(vec![
+                Span::styled("✖ ", theme.crit),
+                Span::raw(format!("{}/{} ", check.environment, check.name)),
+                Span::styled(
+                    format!(
+                        "health down: {}",
+                        result.failure.as_deref().unwrap_or("failed")
+                    ),
+                    theme.crit,
+                ),
+            ]));
+        }
+    }
     for src in &app.snapshot.sources {
         let who = format!("{}/{} ", src.environment, src.name);
         match &src.health {
