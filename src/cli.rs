@@ -26,6 +26,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME|PATH")]
     pub theme: Option<String>,
 
+    /// Extra rule file (repeatable); added after the default pack and ~/.config/watchdeck/rules.d/*.toml.
+    #[arg(long = "rules", global = true, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+
     /// Log level for the log file (RUST_LOG overrides).
     #[arg(long, global = true, default_value = "info")]
     pub log_level: String,
@@ -50,6 +54,24 @@ pub enum Command {
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
     },
+    /// Poll once (or for a while), evaluate the rules, print the incidents and exit with a
+    /// code for the worst severity: 0 none, 11 sev3, 12 sev2, 13 sev1, 14 could not poll.
+    Check {
+        /// Only this environment.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Keep polling this long so `for` clauses can be met (e.g. 2m).
+        #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+        for_: Option<std::time::Duration>,
+    },
+    /// Work with recorded incidents.
+    Incidents {
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
     /// Print every path watchdeck uses.
     Info,
     /// Write a starter config to the XDG config path (never overwrites).
@@ -68,4 +90,25 @@ fn parse_preset(s: &str) -> Result<Preset, String> {
             names.join(", ")
         )
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List incidents from the journal.
+    List {
+        /// Read the demo's journal instead of the real one.
+        #[arg(long)]
+        demo_journal: bool,
+    },
+    /// Write an incident's timeline as a postmortem starting point.
+    Export {
+        /// Incident ID, e.g. INC-0042 or 42.
+        id: String,
+        /// Markdown (the only format so far; accepted for clarity).
+        #[arg(long)]
+        markdown: bool,
+        /// Read the demo's journal instead of the real one.
+        #[arg(long)]
+        demo_journal: bool,
+    },
 }

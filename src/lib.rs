@@ -4,6 +4,7 @@
 //! → `ui` (draws a snapshot). `config` turns files into resolved settings; `demo` is an
 //! embedded fleet served over real HTTP so the console runs with no setup.
 
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

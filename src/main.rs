@@ -8,12 +8,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser as _;
 
-use watchdeck::cli::{Cli, Command};
+use watchdeck::cli::{Cli, Command, IncidentsCommand};
 use watchdeck::clock::SystemClock;
 use watchdeck::config::{self, paths::Paths};
 use watchdeck::demo::{DemoFleet, DemoOptions};
 use watchdeck::ui::theme::Theme;
-use watchdeck::{engine, logging, probe};
+use watchdeck::config::Settings;
+use watchdeck::engine::EngineOptions;
+use watchdeck::rules::RuleSet;
+use watchdeck::{check, engine, logging, probe};
 
 /// Exit code for configuration and usage errors (documented in the README).
 const EXIT_CONFIG: u8 = 2;
@@ -91,15 +94,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Some(Command::Check { env, json, for_ }) => {
+            let Some((mut settings, demo)) = settings_for(&cli).await? else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            if let Some(env) = env
+                && let Err(e) = check::restrict(&mut settings, env)
+            {
+                eprintln!("watchdeck check: {e}");
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
+            let Some(rules) = load_rules(&cli)? else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            let result = check::run(&settings, rules, *for_, Arc::new(SystemClock)).await?;
+            if *json {
+                println!("{}", check::to_json(&result));
+            } else {
+                print!("{}", check::report(&result));
+            }
+            if let Some(fleet) = demo {
+                fleet.shutdown().await;
+            }
+            Ok(ExitCode::from(result.exit_code))
+        }
+        Some(Command::Incidents { command }) => incidents(command).await,
         None => console(&cli).await,
     }
 }
 
-/// The TUI on the configured environments or on the demo fleet.
-async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let paths = Paths::discover()?;
-    let mut demo = None;
-    let settings = if cli.demo {
+/// Settings from `--demo` (starting the fleet) or the config file; `None` after printing a
+/// configuration error.
+async fn settings_for(cli: &Cli) -> anyhow::Result<Option<(Settings, Option<DemoFleet>)>> {
+    if cli.demo {
         let fleet = DemoFleet::start(DemoOptions {
             seed: cli.seed,
             ..DemoOptions::default()
@@ -108,38 +135,116 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
         .context("cannot start the demo fleet")?;
         let settings = config::load_str(&fleet.config_toml(), Path::new("<demo>"))
             .context("the demo fleet produced an invalid config (a bug)")?;
-        demo = Some(fleet);
-        settings
-    } else {
-        let path = cli
-            .config
-            .clone()
-            .unwrap_or_else(|| paths.config_file.clone());
-        if cli.config.is_none() && !path.exists() {
-            eprintln!("watchdeck: no config at {}.", path.display());
-            eprintln!("  watchdeck init      writes a starter config there");
-            eprintln!("  watchdeck --demo    runs the console on an embedded demo fleet");
-            return Ok(ExitCode::from(EXIT_CONFIG));
+        return Ok(Some((settings, Some(fleet))));
+    }
+    let paths = Paths::discover()?;
+    let path = cli.config.clone().unwrap_or_else(|| paths.config_file.clone());
+    if cli.config.is_none() && !path.exists() {
+        eprintln!("watchdeck: no config at {}.", path.display());
+        eprintln!("  watchdeck init      writes a starter config there");
+        eprintln!("  watchdeck --demo    runs the console on an embedded demo fleet");
+        return Ok(None);
+    }
+    match config::load(&path) {
+        Ok(s) => Ok(Some((s, None))),
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(None)
         }
-        match config::load(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{e}");
-                return Ok(ExitCode::from(EXIT_CONFIG));
+    }
+}
+
+/// The default pack, then `rules.d/*.toml` in the config dir (sorted), then `--rules` files.
+fn load_rules(cli: &Cli) -> anyhow::Result<Option<RuleSet>> {
+    let mut files = Vec::new();
+    if let Ok(paths) = Paths::discover() {
+        let dir = paths.config_dir.join("rules.d");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let mut found: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        }
+    }
+    files.extend(cli.rules.iter().cloned());
+    match RuleSet::load(&files) {
+        Ok(set) => Ok(Some(set)),
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(None)
+        }
+    }
+}
+
+/// The incident journal: the demo keeps its own, so a demo never mixes with real incidents.
+fn journal_path(paths: &Paths, demo: bool) -> std::path::PathBuf {
+    paths
+        .data_dir
+        .join(if demo { "demo-incidents.jsonl" } else { "incidents.jsonl" })
+}
+
+async fn incidents(command: &IncidentsCommand) -> anyhow::Result<ExitCode> {
+    let paths = Paths::discover()?;
+    let (demo, id) = match command {
+        IncidentsCommand::List { demo_journal } => (*demo_journal, None),
+        IncidentsCommand::Export { id, demo_journal, .. } => (*demo_journal, Some(id.as_str())),
+    };
+    let path = journal_path(&paths, demo);
+    let rules = RuleSet::default_pack()?;
+    let (incidents, warnings) =
+        watchdeck::incident::Incidents::open_journal(&path, rules.incident_config())?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let now = chrono::Utc::now();
+    match id {
+        None => {
+            for i in incidents.incidents() {
+                println!(
+                    "{}  {} {:<9} {:<12} {:<9} {}",
+                    i.id,
+                    i.severity.glyph(),
+                    i.severity.label(),
+                    i.environment,
+                    i.display_state().as_str(),
+                    i.summary
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(id) => {
+            let number = id
+                .trim_start_matches("INC-")
+                .trim_start_matches("inc-")
+                .parse::<u64>()
+                .ok();
+            match number.and_then(|n| incidents.get(watchdeck::incident::IncidentId(n))) {
+                Some(incident) => {
+                    print!("{}", watchdeck::incident::export_markdown(incident, now));
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("watchdeck incidents export: no incident {id} in {}", path.display());
+                    Ok(ExitCode::FAILURE)
+                }
             }
         }
+    }
+}
+
+/// The TUI on the configured environments or on the demo fleet.
+async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let paths = Paths::discover()?;
+    let Some((settings, demo)) = settings_for(cli).await? else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
     };
-    let _log_guard = logging::init_file(&paths.log_file, &cli.log_level)
-        .with_context(|| format!("cannot open log file {}", paths.log_file.display()))?;
-    tracing::info!(
-        demo = cli.demo,
-        environments = settings.environments.len(),
-        "starting"
-    );
-    let theme_name = cli
-        .theme
-        .clone()
-        .unwrap_or_else(|| settings.general.theme.clone());
+    let Some(rules) = load_rules(cli)? else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let theme_name = cli.theme.clone().unwrap_or_else(|| settings.general.theme.clone());
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::mono()
     } else {
@@ -151,8 +256,33 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let running = engine::start(&settings, Arc::new(SystemClock))?;
-    let result = watchdeck::ui::run(running.snapshots.clone(), cli.demo, theme).await;
+    let _log_guard = logging::init_file(&paths.log_file, &cli.log_level)
+        .with_context(|| format!("cannot open log file {}", paths.log_file.display()))?;
+    tracing::info!(demo = cli.demo, environments = settings.environments.len(), "starting");
+    let journal = journal_path(&paths, cli.demo);
+    if let Some(dir) = journal.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let running = engine::start(
+        &settings,
+        Arc::new(SystemClock),
+        EngineOptions {
+            rules,
+            journal: Some(journal),
+        },
+    )?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let result = watchdeck::ui::run(
+        running.situations.clone(),
+        running.commands.clone(),
+        watchdeck::ui::UiOptions {
+            demo: cli.demo,
+            theme,
+            bell_on_sev1: settings.general.bell_on_sev1,
+            user,
+        },
+    )
+    .await;
     running.shutdown().await;
     if let Some(fleet) = demo {
         fleet.shutdown().await;

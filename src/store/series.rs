@@ -67,6 +67,8 @@ pub struct SeriesTable {
     generation: u64,
     /// Declared TYPE of each metric family, for rate() and `probe`.
     types: FxHashMap<Box<str>, MetricType>,
+    /// Bumped whenever series indices change (eviction), so caches keyed by index can tell.
+    layout: u64,
 }
 
 impl SeriesTable {
@@ -78,6 +80,7 @@ impl SeriesTable {
             times: vec![None; capacity.max(2)].into_boxed_slice(),
             generation: 0,
             types: FxHashMap::default(),
+            layout: 0,
         }
     }
 
@@ -121,6 +124,7 @@ impl SeriesTable {
             return;
         }
         self.series.retain(|s| generation - s.last_seen < horizon);
+        self.layout += 1;
         self.index.clear();
         for (i, s) in self.series.iter().enumerate() {
             let labels: Vec<Label<'_>> = s
@@ -197,6 +201,25 @@ impl SeriesTable {
         self.series
             .iter()
             .filter(move |s| s.last_seen == generation)
+    }
+
+    /// Present series with their stable-until-eviction index (see [`Self::layout`]).
+    pub fn present_indexed(&self) -> impl Iterator<Item = (usize, &Series)> {
+        let generation = self.generation;
+        self.series
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.last_seen == generation)
+    }
+
+    /// The series at an index from [`Self::present_indexed`].
+    pub fn get(&self, index: usize) -> Option<&Series> {
+        self.series.get(index)
+    }
+
+    /// Changes whenever indices are reassigned.
+    pub fn layout(&self) -> u64 {
+        self.layout
     }
 
     /// Present series with this name.

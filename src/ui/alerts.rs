@@ -12,7 +12,7 @@ use super::{format, widgets};
 use crate::store::model::AlertState;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.snapshot;
+    let s = app.fleet();
     let now = s.taken_at.unwrap_or_default();
     let rows = s
         .alerts

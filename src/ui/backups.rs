@@ -11,7 +11,7 @@ use super::theme::Theme;
 use super::{format, widgets};
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.snapshot;
+    let s = app.fleet();
     let rows = s
         .backups
         .iter()

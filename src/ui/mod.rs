@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod app;
 pub mod backups;
 pub mod format;
+pub mod incidents;
 pub mod nodes;
 pub mod overview;
 pub mod replication;
@@ -22,9 +23,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
-use crate::store::Snapshot;
+use crate::engine::{Command, Situation};
 use app::{Action, App, Tab};
 use theme::Theme;
 
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(header_line(app, theme)), header);
     match app.tab {
         Tab::Overview => overview::render(frame, body, app, theme),
+        Tab::Incidents => incidents::render(frame, body, app, theme),
         Tab::Nodes => nodes::render(frame, body, app, theme),
         Tab::Replication => replication::render(frame, body, app, theme),
         Tab::Backups => backups::render(frame, body, app, theme),
@@ -54,7 +56,7 @@ fn header_line(app: &App, theme: &Theme) -> Line<'static> {
         spans.push(Span::raw(" "));
     }
     if app
-        .snapshot
+        .fleet()
         .environments
         .iter()
         .any(|e| e.tier == crate::config::settings::Tier::Production)
@@ -81,16 +83,23 @@ fn header_line(app: &App, theme: &Theme) -> Line<'static> {
 }
 
 fn footer_line(app: &App, theme: &Theme) -> Line<'static> {
+    if let Some(status) = &app.status {
+        return Line::from(Span::styled(status.clone(), theme.warn));
+    }
     let now = app
-        .snapshot
+        .fleet()
         .taken_at
         .map(|t| t.format("%H:%M:%S UTC").to_string())
         .unwrap_or_default();
     Line::from(vec![
         Span::styled("q", theme.accent),
         Span::raw(" quit  "),
-        Span::styled("1-5/Tab", theme.accent),
+        Span::styled("1-6/Tab", theme.accent),
         Span::raw(" tabs  "),
+        Span::styled("a", theme.accent),
+        Span::raw(" ack  "),
+        Span::styled("A", theme.accent),
+        Span::raw(" resolved  "),
         Span::styled("j/k", theme.accent),
         Span::raw(" move  "),
         Span::styled("f", theme.accent),
@@ -115,29 +124,43 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         (KeyCode::Char('g') | KeyCode::Home, _) => Action::Top,
         (KeyCode::Char('G') | KeyCode::End, _) => Action::Bottom,
         (KeyCode::Char('f'), _) => Action::ToggleFreeze,
+        (KeyCode::Char('a'), _) => Action::Acknowledge,
+        (KeyCode::Char('A'), _) => Action::ToggleResolved,
         _ => return None,
     })
 }
 
+/// What the TUI needs from the engine and the user's settings.
+pub struct UiOptions {
+    pub demo: bool,
+    pub theme: Theme,
+    /// Ring the terminal bell when a sev1 opens.
+    pub bell_on_sev1: bool,
+    /// Who acknowledges (`$USER`).
+    pub user: String,
+}
+
 /// Run the TUI until the user quits.
 pub async fn run(
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    demo: bool,
-    theme: Theme,
+    mut situations: watch::Receiver<Arc<Situation>>,
+    commands: mpsc::Sender<Command>,
+    options: UiOptions,
 ) -> anyhow::Result<()> {
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &mut snapshots, demo, &theme).await;
+    let result = event_loop(&mut terminal, &mut situations, &commands, &options).await;
     ratatui::restore();
     result
 }
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    snapshots: &mut watch::Receiver<Arc<Snapshot>>,
-    demo: bool,
-    theme: &Theme,
+    snapshots: &mut watch::Receiver<Arc<Situation>>,
+    commands: &mpsc::Sender<Command>,
+    options: &UiOptions,
 ) -> anyhow::Result<()> {
-    let mut app = App::new(snapshots.borrow_and_update().clone(), demo);
+    let theme = &options.theme;
+    let mut app = App::new(snapshots.borrow_and_update().clone(), options.demo, options.user.clone());
+    let mut sev1_seen = app.situation.sev1_opened;
     let mut events = EventStream::new();
     terminal.draw(|f| draw(f, &app, theme))?;
     loop {
@@ -155,7 +178,17 @@ async fn event_loop(
                     break;
                 }
                 dirty |= app.update(snapshots.borrow_and_update().clone());
+                if app.situation.sev1_opened > sev1_seen {
+                    sev1_seen = app.situation.sev1_opened;
+                    if options.bell_on_sev1 {
+                        ring_bell();
+                    }
+                }
             }
+        }
+        for command in app.outbox.drain(..) {
+            // The engine is gone only when shutting down; nothing left to acknowledge then.
+            let _ = commands.send(command).await;
         }
         if app.should_quit {
             break;
@@ -186,4 +219,12 @@ fn handle_event(
         Event::Resize(_, _) => Ok(true),
         _ => Ok(false),
     }
+}
+
+/// BEL on the terminal: the one byte the UI writes outside a frame, and only for a new sev1.
+fn ring_bell() {
+    use std::io::Write as _;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"\x07");
+    let _ = out.flush();
 }

@@ -11,7 +11,7 @@ use super::{format, widgets};
 use crate::store::model::SourceHealth;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let s = &app.snapshot;
+    let s = app.fleet();
     let now = s.taken_at.unwrap_or_default();
     let problems = problem_lines(app, theme, now);
     let [top, bottom] = ratatui::layout::Layout::vertical([
@@ -72,6 +72,31 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .filter(|a| alert_in_env(app, a, &env.name))
                 .filter(|a| !a.is_suppressed())
                 .count();
+            let mut by_sev = [0usize; 3];
+            for i in app.incident_rows() {
+                if i.environment == env.name && i.lifecycle != crate::incident::Lifecycle::Resolved {
+                    by_sev[usize::from(i.severity.number()) - 1] += 1;
+                }
+            }
+            let incidents_cell = if by_sev == [0, 0, 0] {
+                Line::from(Span::styled("✔ none", theme.ok))
+            } else {
+                Line::from(
+                    [
+                        (crate::incident::Severity::Sev1, by_sev[0]),
+                        (crate::incident::Severity::Sev2, by_sev[1]),
+                        (crate::incident::Severity::Sev3, by_sev[2]),
+                    ]
+                    .into_iter()
+                    .filter(|(_, n)| *n > 0)
+                    .flat_map(|(sev, n)| {
+                        let mut span = super::incidents::severity_span(sev, theme);
+                        span.content = format!("{}×{n} ", sev.label()).into();
+                        [span]
+                    })
+                    .collect::<Vec<_>>(),
+                )
+            };
             let health_style = if health_up == health.len() {
                 theme.ok
             } else {
@@ -145,6 +170,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             title: "Environments",
             header: &[
                 "Environment",
+                "Incidents",
                 "Health",
                 "Nodes",
                 "Worst lag",
@@ -154,6 +180,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ],
             widths: &[
                 Constraint::Length(20),
+                Constraint::Length(18),
                 Constraint::Length(7),
                 Constraint::Length(6),
                 Constraint::Length(10),
@@ -180,7 +207,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn alert_in_env(app: &App, alert: &crate::store::model::Alert, env: &str) -> bool {
-    app.snapshot
+    app.fleet()
         .source(alert.source)
         .is_some_and(|s| s.environment == env)
 }
@@ -192,7 +219,7 @@ fn problem_lines(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for check in &app.snapshot.health {
+    for check in &app.fleet().health {
         if let Some(result) = check.result.as_ref().filter(|r| !r.up) {
             lines.push(Line::from(vec![
                 Span::styled("✖ ", theme.crit),
@@ -207,7 +234,7 @@ fn problem_lines(
             ]));
         }
     }
-    for src in &app.snapshot.sources {
+    for src in &app.fleet().sources {
         let who = format!("{}/{} ", src.environment, src.name);
         match &src.health {
             SourceHealth::Failing { reason, since, .. } => lines.push(Line::from(vec![
