@@ -151,7 +151,8 @@ fn walg_without_detail_uses_the_modification_time() {
 #[test]
 fn generic_fixture() {
     let e = parse("generic-list.json", CatalogFormat::Generic);
-    let got: Vec<(DateTime<Utc>, &str, Option<u64>, bool, &str)> = e
+    type Row<'a> = (DateTime<Utc>, &'a str, Option<u64>, bool, &'a str);
+    let got: Vec<Row<'_>> = e
         .iter()
         .map(|b| (b.time, b.kind.as_str(), b.size_bytes, b.ok, b.id.as_str()))
         .collect();
@@ -515,4 +516,72 @@ fn backup_metrics_win_over_a_catalog() {
     // The catalog view is there regardless (no policy: no coverage).
     assert_eq!(snap.catalogs.len(), 1);
     assert!(snap.catalogs[0].coverage.is_empty());
+}
+
+// ----- the demo -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn demo_catalog_shows_one_daily_gap() {
+    use watchdeck::demo::{DemoFleet, DemoOptions, ManualClock};
+
+    // 2026-11-21T18:26:40Z.
+    let t0 = DateTime::from_timestamp(1_795_300_000, 0).unwrap();
+    let clock = ManualClock::shared(t0);
+    let fleet = DemoFleet::start(DemoOptions {
+        seed: 42,
+        clock: clock.clone(),
+    })
+    .await
+    .unwrap();
+    let settings =
+        watchdeck::config::load_str(&fleet.config_toml(), std::path::Path::new("<demo>"))
+            .expect("demo config loads");
+    let prod = settings.environment("production").unwrap();
+    let galera = prod
+        .backup_policies
+        .iter()
+        .find(|p| p.service == "galera")
+        .unwrap();
+    assert_eq!(galera.retention, COMMERCE_RETENTION);
+    let spec = prod
+        .sources
+        .iter()
+        .find(|s| s.kind_name() == "backup_catalog")
+        .expect("a catalog source")
+        .clone();
+
+    let clients = clients();
+    let first = poller::poll_once(&clients, &spec).await;
+    let second = poller::poll_once(&clients, &spec).await;
+    let (Ok(Payload::Catalog(a)), Ok(Payload::Catalog(b))) = (&first.outcome, &second.outcome)
+    else {
+        panic!("{:?}", first.outcome)
+    };
+    // Same seed and time: the same history.
+    assert_eq!(a, b);
+    assert!(a.iter().filter(|e| !e.ok).count() == 1);
+
+    let mut store = Store::new(&settings);
+    store.ingest(first);
+    // A minute into the demo, and again a day later: the failed night of Nov 16 (five
+    // days before the start) is the only gap.
+    for later in [60, 86_400] {
+        let now = t0 + chrono::TimeDelta::seconds(later);
+        clock.set(now);
+        store.ingest(poller::poll_once(&clients, &spec).await);
+        let snap = store.snapshot(now);
+        let view = snap
+            .catalogs
+            .iter()
+            .find(|c| c.service == "galera")
+            .unwrap();
+        let missing: Vec<(usize, DateTime<Utc>)> =
+            view.missing().map(|s| (s.tier_index, s.start)).collect();
+        assert_eq!(missing, [(1, t("2026-11-16T00:00:00Z"))], "at {now}");
+        // Every tier of the commerce policy has slots.
+        for tier in 0..COMMERCE_RETENTION.len() {
+            assert!(view.coverage.iter().any(|s| s.tier_index == tier), "{tier}");
+        }
+    }
+    fleet.shutdown().await;
 }
