@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use watchdeck::config::settings::{
-    Auth, BackupPolicy, CmpOp, DEFAULT_INTERVAL, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Preset,
-    SecretSource, Settings, SourceId, SourceKind, SourceSpec, Tier,
+    Auth, BackupPolicy, COMMERCE_RETENTION, CmpOp, DEFAULT_INTERVAL, DEFAULT_MAX_BODY,
+    DEFAULT_TIMEOUT, Preset, SecretSource, Settings, SourceId, SourceKind, SourceSpec, Tier,
 };
 use watchdeck::config::{self, ConfigError, ErrorKind, Paths, write_starter};
 
@@ -93,6 +93,7 @@ fn example_config_loads() {
             service: "galera".into(),
             interval: Duration::from_secs(3600),
             rpo: Duration::from_secs(15 * 60),
+            retention: COMMERCE_RETENTION.to_vec(),
         }),
         "{:?}",
         prod.backup_policies
@@ -287,11 +288,13 @@ fn full_fixture_resolves_every_key() {
                 service: "galera".into(),
                 interval: Duration::from_secs(3600),
                 rpo: Duration::from_secs(900),
+                retention: Vec::new(),
             },
             BackupPolicy {
                 service: "postgres".into(),
                 interval: Duration::from_secs(86400),
                 rpo: Duration::from_secs(4 * 3600 + 1800),
+                retention: Vec::new(),
             },
         ]
     );
@@ -479,6 +482,34 @@ const INVALID: &[(&str, ErrorKind, usize, usize, &str)] = &[
         12,
         13,
         "duplicate backup policy for service `galera` in environment `prod` (first defined at line 7)",
+    ),
+    (
+        "bad_catalog_location",
+        ErrorKind::BadCatalogLocation,
+        9,
+        3,
+        "both `url` and `path` given; expected exactly one of url = \"http(s)://…\" or path",
+    ),
+    (
+        "invalid_catalog_format",
+        ErrorKind::InvalidCatalogFormat,
+        9,
+        12,
+        "invalid catalog format `borg`; expected one of: auto, restic, walg, pgbackrest, generic",
+    ),
+    (
+        "unknown_retention_preset",
+        ErrorKind::UnknownRetentionPreset,
+        10,
+        15,
+        "unknown retention preset `gold`; expected one of: commerce",
+    ),
+    (
+        "invalid_retention_tier",
+        ErrorKind::InvalidRetentionTier,
+        12,
+        28,
+        "retention tier from 7days is not before to 3days",
     ),
     (
         "no_environments",
@@ -761,4 +792,219 @@ fn paths_honour_xdg_variables() {
     };
     run(Some(&b.join("run")));
     run(None);
+}
+
+// ----- backup catalogs and retention --------------------------------------------------
+
+const CATALOG_ENV: &str = "[[environment]]\nname = \"prod\"\ntier = \"production\"\n";
+
+#[test]
+fn catalogs_and_retention_resolve() {
+    use watchdeck::config::settings::{
+        CatalogFormat, DEFAULT_CATALOG_INTERVAL, DEFAULT_CATALOG_TIMEOUT, RetentionTier,
+    };
+    let text = format!(
+        "{CATALOG_ENV}
+  [[environment.backup_catalog]]
+  name = \"galera-restic\"
+  url = \"http://backup01:8080/restic-snapshots.json\"
+  format = \"restic\"
+  service = \"galera\"
+  interval = \"5m\"
+
+  [[environment.backup_catalog]]
+  name = \"pg\"
+  path = \"catalogs/pgbackrest.json\"
+  service = \"postgres\"
+
+  [[environment.backup_policy]]
+  service = \"galera\"
+  interval = \"1h\"
+  rpo = \"15m\"
+  retention = \"commerce\"
+
+  [[environment.backup_policy]]
+  service = \"postgres\"
+  interval = \"1h\"
+  rpo = \"15m\"
+  retention = [
+    {{ every = \"1h\", from = \"0s\", to = \"3d\" }},
+    {{ every = \"1d\", from = \"3d\", to = \"7d\" }},
+  ]
+"
+    );
+    let s = config::load_str(&text, Path::new("/etc/watchdeck/config.toml")).unwrap();
+    let prod = &s.environments[0];
+    let [restic, pg] = &prod.sources[..] else {
+        panic!("{:?}", prod.sources)
+    };
+    assert_eq!(restic.kind_name(), "backup_catalog");
+    let SourceKind::BackupCatalog(c) = &restic.kind else {
+        panic!()
+    };
+    assert_eq!(
+        (c.format, c.service.as_str()),
+        (CatalogFormat::Restic, "galera")
+    );
+    assert_eq!(restic.interval, Duration::from_secs(300));
+    assert_eq!(restic.timeout, DEFAULT_CATALOG_TIMEOUT);
+    let SourceKind::BackupCatalog(c) = &pg.kind else {
+        panic!()
+    };
+    assert_eq!(c.format, CatalogFormat::Auto);
+    assert_eq!(pg.interval, DEFAULT_CATALOG_INTERVAL);
+    // A relative path is anchored to the config file's directory.
+    assert_eq!(
+        pg.url.as_str(),
+        "file:///etc/watchdeck/catalogs/pgbackrest.json"
+    );
+    assert_eq!(prod.backup_policies[0].retention, COMMERCE_RETENTION);
+    assert_eq!(prod.backup_policies[0].retention.len(), 5);
+    let day = Duration::from_secs(86_400);
+    assert_eq!(
+        prod.backup_policies[1].retention,
+        [
+            RetentionTier {
+                every: Duration::from_secs(3600),
+                from: Duration::ZERO,
+                to: 3 * day
+            },
+            RetentionTier {
+                every: day,
+                from: 3 * day,
+                to: 7 * day
+            },
+        ]
+    );
+}
+
+#[test]
+fn commerce_preset_is_the_seed_policy() {
+    let day = Duration::from_secs(86_400);
+    let tiers: Vec<(Duration, Duration, Duration)> = COMMERCE_RETENTION
+        .iter()
+        .map(|t| (t.every, t.from, t.to))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            (Duration::from_secs(3600), Duration::ZERO, 3 * day),
+            (day, 3 * day, 7 * day),
+            (7 * day, 7 * day, 42 * day),
+            (14 * day, 49 * day, 84 * day),
+            (30 * day, 60 * day, 150 * day),
+        ]
+    );
+}
+
+#[test]
+fn example_config_has_catalogs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+    let s = config::load(&path).unwrap();
+    let prod = s.environment("production").unwrap();
+    let catalogs: Vec<(&str, &str)> = prod
+        .sources
+        .iter()
+        .filter_map(|src| match &src.kind {
+            SourceKind::BackupCatalog(c) => Some((src.name.as_str(), c.service.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        catalogs,
+        [
+            ("galera-restic", "galera"),
+            ("postgres-pgbackrest", "postgres")
+        ]
+    );
+    for service in ["galera", "postgres"] {
+        let p = prod
+            .backup_policies
+            .iter()
+            .find(|p| p.service == service)
+            .unwrap();
+        assert_eq!(p.retention, COMMERCE_RETENTION, "{service}");
+    }
+}
+
+#[test]
+fn more_catalog_and_retention_mistakes() {
+    let catalog = |body: &str| {
+        format!(
+            "{CATALOG_ENV}[[environment.backup_catalog]]\nname = \"c\"\nservice = \"galera\"\n{body}\n"
+        )
+    };
+    let policy = |retention: &str| {
+        format!(
+            "{CATALOG_ENV}[[environment.backup_policy]]\nservice = \"galera\"\ninterval = \"1h\"\nrpo = \"15m\"\nretention = {retention}\n"
+        )
+    };
+    let cases = [
+        (
+            catalog(""),
+            ErrorKind::BadCatalogLocation,
+            "neither `url` nor `path` given",
+        ),
+        (
+            catalog("path = \"\""),
+            ErrorKind::BadCatalogLocation,
+            "empty path",
+        ),
+        (
+            catalog("url = \"ftp://backup01/x.json\""),
+            ErrorKind::BadUrl,
+            "unsupported URL scheme `ftp`",
+        ),
+        (
+            catalog("url = \"file://backup01/x.json\""),
+            ErrorKind::BadUrl,
+            "does not name a local file",
+        ),
+        (
+            catalog("url = \"http://b/x\"\nservice = \"\"").replace("service = \"galera\"\n", ""),
+            ErrorKind::InvalidValue,
+            "empty service name",
+        ),
+        (
+            policy("[{ every = \"5d\", from = \"3d\", to = \"7d\" }]"),
+            ErrorKind::InvalidRetentionTier,
+            "every 5days is longer than the tier itself (3days to 7days)",
+        ),
+        (
+            policy("[]"),
+            ErrorKind::InvalidRetentionTier,
+            "empty retention array",
+        ),
+        (
+            policy("[{ every = \"0s\", from = \"0s\", to = \"7d\" }]"),
+            ErrorKind::BadDuration,
+            "must be greater than zero",
+        ),
+        (
+            policy("[{ every = \"1d\", from = \"soon\", to = \"7d\" }]"),
+            ErrorKind::BadDuration,
+            "invalid duration `soon`",
+        ),
+        (
+            policy("[{ every = \"1d\", from = \"0s\", to = \"7d\", keep = 3 }]"),
+            ErrorKind::UnknownKey,
+            "unknown key `keep` in `retention` of [[environment.backup_policy]]",
+        ),
+        (
+            policy("[{ every = \"1d\", to = \"7d\" }]"),
+            ErrorKind::MissingKey,
+            "missing required key `from`",
+        ),
+        (
+            policy("7"),
+            ErrorKind::WrongType,
+            "expected a retention preset name such as \"commerce\" or an array of tiers",
+        ),
+    ];
+    for (text, kind, phrase) in cases {
+        let err = config::load_str(&text, Path::new("c.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.kind(), Some(kind), "{text}\n{msg}");
+        assert!(msg.contains(phrase), "{text}\n{msg}");
+    }
 }

@@ -219,6 +219,7 @@ fn pushgateway_backups_with_policy() {
             service: "opensearch".to_owned(),
             interval: Duration::from_secs(3600),
             rpo: Duration::from_secs(900),
+            retention: Vec::new(),
         }],
     );
     let mut store = Store::new(&s);

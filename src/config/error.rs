@@ -123,6 +123,16 @@ pub enum ErrorKind {
     TimeoutExceedsInterval,
     /// Two backup policies for the same service in one environment.
     DuplicateBackupPolicy,
+    /// A backup catalog with both or neither of `url` and `path`, or an empty or
+    /// unusable `path`.
+    BadCatalogLocation,
+    /// A backup catalog `format` other than auto, restic, walg, pgbackrest or generic.
+    InvalidCatalogFormat,
+    /// `retention = "<name>"` naming no known preset.
+    UnknownRetentionPreset,
+    /// A retention tier whose `from` is not below `to`, whose `every` is longer than
+    /// `to - from`, or an empty retention array.
+    InvalidRetentionTier,
     /// No `[[environment]]` at all.
     NoEnvironments,
     /// Any other out-of-range or empty value (empty theme, empty service name, …).

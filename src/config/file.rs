@@ -49,6 +49,8 @@ pub struct EnvironmentFile {
     pub prometheus_alerts: Vec<Spanned<AlertApiFile>>,
     #[serde(default)]
     pub backup_policy: Vec<Spanned<BackupPolicyFile>>,
+    #[serde(default)]
+    pub backup_catalog: Vec<Spanned<CatalogFile>>,
 }
 
 /// `[[environment.health]]`.
@@ -130,6 +132,72 @@ pub struct BackupPolicyFile {
     pub service: Spanned<String>,
     pub interval: Spanned<DurationText>,
     pub rpo: Spanned<DurationText>,
+    pub retention: Option<Spanned<RetentionFile>>,
+}
+
+/// `[[environment.backup_catalog]]`: exactly one of `url` and `path` (checked by the
+/// resolver, which can point at the table).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    pub name: Spanned<String>,
+    pub url: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub service: Spanned<String>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub max_body: Option<Spanned<SizeValue>>,
+    pub insecure_skip_verify: Option<Spanned<bool>>,
+    pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `retention = "commerce"` (a named preset) or `retention = [{ every, from, to }, …]`.
+#[derive(Debug)]
+pub enum RetentionFile {
+    Preset(String),
+    Tiers(Vec<Spanned<TierFile>>),
+}
+
+impl<'de> Deserialize<'de> for RetentionFile {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Hand-written rather than `#[serde(untagged)]`: untagged buffers the value, which
+        // loses the spans `Spanned` needs, and its error ("did not match any variant")
+        // would not say what is expected.
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RetentionFile;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a retention preset name such as \"commerce\" or an array of tiers \
+                     such as [{ every = \"1d\", from = \"0s\", to = \"7d\" }]",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RetentionFile, E> {
+                Ok(RetentionFile::Preset(v.to_owned()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RetentionFile, A::Error> {
+                let mut tiers = Vec::new();
+                while let Some(t) = seq.next_element()? {
+                    tiers.push(t);
+                }
+                Ok(RetentionFile::Tiers(tiers))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `{ every = "1d", from = "3d", to = "7d" }` of a retention array.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierFile {
+    pub every: Spanned<DurationText>,
+    pub from: Spanned<DurationText>,
+    pub to: Spanned<DurationText>,
 }
 
 /// A duration as written (`"10s"`, `"1m30s"`); parsed by the resolver. Its own type only so

@@ -6,7 +6,8 @@
 //! conditions, production safety. The first error found is returned.
 //!
 //! Source ids are assigned in order environment by environment, and within an environment:
-//! health, then metrics, then alertmanager, then prometheus_alerts, each in file order.
+//! health, then metrics, then alertmanager, then prometheus_alerts, then backup_catalog,
+//! each in file order.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -19,13 +20,15 @@ use toml::Spanned;
 use super::condition;
 use super::error::{ConfigError, Diagnostic, ErrorKind};
 use super::file::{
-    AlertApiFile, AuthFile, BackupMetricsFile, BackupPolicyFile, ConfigFile, DurationText,
-    EnvironmentFile, GeneralFile, HealthFile, INLINE_SECRET_KEYS, MetricsFile, SizeValue,
+    AlertApiFile, AuthFile, BackupMetricsFile, BackupPolicyFile, CatalogFile, ConfigFile,
+    DurationText, EnvironmentFile, GeneralFile, HealthFile, INLINE_SECRET_KEYS, MetricsFile,
+    RetentionFile, SizeValue, TierFile,
 };
 use super::settings::{
-    Auth, BackupMetricNames, BackupPolicy, DEFAULT_INTERVAL, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT,
-    EnvironmentSpec, General, HealthSpec, MetricsSpec, Placement, Preset, SecretSource, Settings,
-    SourceId, SourceKind, SourceSpec, Tier,
+    Auth, BackupMetricNames, BackupPolicy, CatalogFormat, CatalogSpec, DEFAULT_CATALOG_INTERVAL,
+    DEFAULT_CATALOG_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, EnvironmentSpec,
+    General, HealthSpec, MetricsSpec, Placement, Preset, RETENTION_PRESETS, RetentionTier,
+    SecretSource, Settings, SourceId, SourceKind, SourceSpec, Tier, retention_preset,
 };
 use super::values;
 
@@ -46,10 +49,25 @@ struct Cx<'a> {
     origin: &'a Path,
 }
 
+/// Where a source is read from, as written.
+enum Location<'a> {
+    /// `url = "http(s)://…"`.
+    Url(&'a Spanned<String>),
+    /// A backup catalog: `url` (http(s) or file) or `path`, exactly one; `table` is the
+    /// span of the whole table, for "neither given".
+    Catalog {
+        url: Option<&'a Spanned<String>>,
+        path: Option<&'a Spanned<String>>,
+        table: Range<usize>,
+    },
+}
+
 /// The fields every source kind shares, borrowed from its file struct.
 struct Common<'a> {
     name: &'a Spanned<String>,
-    url: &'a Spanned<String>,
+    location: Location<'a>,
+    default_interval: Duration,
+    default_timeout: Duration,
     interval: Option<&'a Spanned<DurationText>>,
     timeout: Option<&'a Spanned<DurationText>>,
     max_body: Option<&'a Spanned<SizeValue>>,
@@ -61,7 +79,9 @@ impl<'a> Common<'a> {
     fn health(h: &'a HealthFile) -> Self {
         Common {
             name: &h.name,
-            url: &h.url,
+            location: Location::Url(&h.url),
+            default_interval: DEFAULT_INTERVAL,
+            default_timeout: DEFAULT_TIMEOUT,
             interval: h.interval.as_ref(),
             timeout: h.timeout.as_ref(),
             max_body: h.max_body.as_ref(),
@@ -73,7 +93,9 @@ impl<'a> Common<'a> {
     fn metrics(m: &'a MetricsFile) -> Self {
         Common {
             name: &m.name,
-            url: &m.url,
+            location: Location::Url(&m.url),
+            default_interval: DEFAULT_INTERVAL,
+            default_timeout: DEFAULT_TIMEOUT,
             interval: m.interval.as_ref(),
             timeout: m.timeout.as_ref(),
             max_body: m.max_body.as_ref(),
@@ -85,12 +107,34 @@ impl<'a> Common<'a> {
     fn alert_api(a: &'a AlertApiFile) -> Self {
         Common {
             name: &a.name,
-            url: &a.url,
+            location: Location::Url(&a.url),
+            default_interval: DEFAULT_INTERVAL,
+            default_timeout: DEFAULT_TIMEOUT,
             interval: a.interval.as_ref(),
             timeout: a.timeout.as_ref(),
             max_body: a.max_body.as_ref(),
             insecure_skip_verify: a.insecure_skip_verify.as_ref(),
             auth: a.auth.as_ref(),
+        }
+    }
+
+    fn catalog(c: &'a Spanned<CatalogFile>) -> Self {
+        let table = c.span();
+        let c = c.get_ref();
+        Common {
+            name: &c.name,
+            location: Location::Catalog {
+                url: c.url.as_ref(),
+                path: c.path.as_ref(),
+                table,
+            },
+            default_interval: DEFAULT_CATALOG_INTERVAL,
+            default_timeout: DEFAULT_CATALOG_TIMEOUT,
+            interval: c.interval.as_ref(),
+            timeout: c.timeout.as_ref(),
+            max_body: c.max_body.as_ref(),
+            insecure_skip_verify: c.insecure_skip_verify.as_ref(),
+            auth: c.auth.as_ref(),
         }
     }
 }
@@ -139,6 +183,10 @@ impl Cx<'_> {
                 "url" => "; expected url = \"http(s)://host/…\"",
                 "name" => "; expected a name, unique within the environment",
                 "interval" | "rpo" => "; expected a duration such as \"15m\"",
+                "service" => "; expected the name of the service the backups belong to",
+                "every" | "from" | "to" => {
+                    "; expected a tier such as { every = \"1d\", from = \"3d\", to = \"7d\" }"
+                }
                 _ => "",
             };
             return self.err(
@@ -165,6 +213,7 @@ impl Cx<'_> {
         for (marker, table) in [
             ("bearer_token_file", "auth"),
             ("last_success", "backup_metrics"),
+            ("every", "retention"),
         ] {
             if expected.contains(&marker) && !context.contains(&format!(".{table}]")) {
                 context = format!("`{table}` of {context}");
@@ -422,6 +471,7 @@ impl Cx<'_> {
             .chain(env.metrics.iter().map(|m| &m.get_ref().name))
             .chain(env.alertmanager.iter().map(|a| &a.get_ref().name))
             .chain(env.prometheus_alerts.iter().map(|a| &a.get_ref().name))
+            .chain(env.backup_catalog.iter().map(|c| &c.get_ref().name))
             .collect();
         names.sort_by_key(|n| n.span().start);
         let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -452,7 +502,8 @@ impl Cx<'_> {
                     format!(
                         "duplicate source name `{s}` in environment `{name}` (first defined at \
                          line {first}); expected source names to be unique within an \
-                         environment across health, metrics, alertmanager and prometheus_alerts"
+                         environment across health, metrics, alertmanager, prometheus_alerts \
+                         and backup_catalog"
                     ),
                 ));
             }
@@ -478,6 +529,10 @@ impl Cx<'_> {
         }
         for a in &env.prometheus_alerts {
             add(SourceKind::PrometheusAlerts, Common::alert_api(a.get_ref()))?;
+        }
+        for c in &env.backup_catalog {
+            let kind = SourceKind::BackupCatalog(self.catalog(c.get_ref())?);
+            add(kind, Common::catalog(c))?;
         }
 
         let mut backup_policies = Vec::with_capacity(env.backup_policy.len());
@@ -521,7 +576,172 @@ impl Cx<'_> {
             service: p.service.get_ref().clone(),
             interval: self.duration(&p.interval)?,
             rpo: self.duration(&p.rpo)?,
+            retention: match &p.retention {
+                None => Vec::new(),
+                Some(r) => self.retention(r)?,
+            },
         })
+    }
+
+    fn retention(&self, r: &Spanned<RetentionFile>) -> Result<Vec<RetentionTier>> {
+        let tiers = match r.get_ref() {
+            RetentionFile::Preset(name) => {
+                return retention_preset(name).map(<[_]>::to_vec).ok_or_else(|| {
+                    let known: Vec<&str> = RETENTION_PRESETS.iter().map(|(n, _)| *n).collect();
+                    self.err(
+                        ErrorKind::UnknownRetentionPreset,
+                        r.span(),
+                        format!(
+                            "unknown retention preset `{name}`; expected one of: {}, or an \
+                             array of tiers such as [{{ every = \"1d\", from = \"0s\", to = \
+                             \"7d\" }}]",
+                            known.join(", ")
+                        ),
+                    )
+                });
+            }
+            RetentionFile::Tiers(tiers) => tiers,
+        };
+        if tiers.is_empty() {
+            return Err(self.err(
+                ErrorKind::InvalidRetentionTier,
+                r.span(),
+                "empty retention array; expected at least one tier such as { every = \"1d\", \
+                 from = \"0s\", to = \"7d\" }, or leave `retention` out",
+            ));
+        }
+        tiers.iter().map(|t| self.tier(t)).collect()
+    }
+
+    fn tier(&self, t: &Spanned<TierFile>) -> Result<RetentionTier> {
+        let f = t.get_ref();
+        let every = self.duration(&f.every)?;
+        let from = values::duration_or_zero(&f.from.get_ref().0)
+            .map_err(|m| self.err(ErrorKind::BadDuration, f.from.span(), m))?;
+        let to = self.duration(&f.to)?;
+        let fmt = |d: Duration| humantime::format_duration(d).to_string();
+        if from >= to {
+            return Err(self.err(
+                ErrorKind::InvalidRetentionTier,
+                f.from.span(),
+                format!(
+                    "retention tier from {} is not before to {}; expected from < to (ages, \
+                     youngest first)",
+                    fmt(from),
+                    fmt(to)
+                ),
+            ));
+        }
+        if every > to - from {
+            return Err(self.err(
+                ErrorKind::InvalidRetentionTier,
+                f.every.span(),
+                format!(
+                    "retention tier every {} is longer than the tier itself ({} to {}); \
+                     expected every <= to - from, so the tier holds at least one window",
+                    fmt(every),
+                    fmt(from),
+                    fmt(to)
+                ),
+            ));
+        }
+        Ok(RetentionTier { every, from, to })
+    }
+
+    fn catalog(&self, c: &CatalogFile) -> Result<CatalogSpec> {
+        let format = match &c.format {
+            None => CatalogFormat::Auto,
+            Some(f) => CatalogFormat::parse(f.get_ref()).ok_or_else(|| {
+                let all: Vec<&str> = CatalogFormat::ALL.iter().map(|f| f.as_str()).collect();
+                self.err(
+                    ErrorKind::InvalidCatalogFormat,
+                    f.span(),
+                    format!(
+                        "invalid catalog format `{}`; expected one of: {}",
+                        f.get_ref(),
+                        all.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if c.service.get_ref().trim().is_empty() {
+            return Err(self.err(
+                ErrorKind::InvalidValue,
+                c.service.span(),
+                "empty service name; expected the service the backups belong to (as in its \
+                 [[environment.backup_policy]])",
+            ));
+        }
+        Ok(CatalogSpec {
+            format,
+            service: c.service.get_ref().clone(),
+        })
+    }
+
+    /// The URL a source is read from: http(s) for every kind, and for a backup catalog also
+    /// `file://` or a `path` (relative to the config file's directory).
+    fn location(&self, loc: &Location<'_>) -> Result<url::Url> {
+        const EITHER: &str = "expected exactly one of url = \"http(s)://…\" or path = \
+                              \"/path/to/catalog.json\"";
+        match *loc {
+            Location::Url(u) => {
+                values::http_url(u.get_ref()).map_err(|m| self.err(ErrorKind::BadUrl, u.span(), m))
+            }
+            Location::Catalog {
+                url: Some(u),
+                path: None,
+                ..
+            } => values::catalog_url(u.get_ref())
+                .map_err(|m| self.err(ErrorKind::BadUrl, u.span(), m)),
+            Location::Catalog {
+                url: None,
+                path: Some(p),
+                ..
+            } => {
+                if p.get_ref().trim().is_empty() {
+                    return Err(self.err(
+                        ErrorKind::BadCatalogLocation,
+                        p.span(),
+                        format!("empty path; {EITHER}"),
+                    ));
+                }
+                let base = self.origin.parent().unwrap_or(Path::new(""));
+                let joined = base.join(p.get_ref());
+                // Anchor a relative config location to the working directory now, so the
+                // file:// URL is absolute and does not change meaning later.
+                let absolute = std::path::absolute(&joined).unwrap_or(joined);
+                url::Url::from_file_path(&absolute).map_err(|()| {
+                    self.err(
+                        ErrorKind::BadCatalogLocation,
+                        p.span(),
+                        format!(
+                            "path `{}` cannot be made into a file:// URL; {EITHER}",
+                            p.get_ref()
+                        ),
+                    )
+                })
+            }
+            Location::Catalog {
+                url: Some(_),
+                path: Some(p),
+                ..
+            } => Err(self.err(
+                ErrorKind::BadCatalogLocation,
+                self.key_span("path", p.span()),
+                format!("both `url` and `path` given; {EITHER}"),
+            )),
+            Location::Catalog {
+                url: None,
+                path: None,
+                ref table,
+            } => Err(self.err(
+                ErrorKind::BadCatalogLocation,
+                table.clone(),
+                format!(
+                    "neither `url` nor `path` given in [[environment.backup_catalog]]; {EITHER}"
+                ),
+            )),
+        }
     }
 
     fn source(
@@ -531,18 +751,17 @@ impl Cx<'_> {
         kind: SourceKind,
         c: Common<'_>,
     ) -> Result<SourceSpec> {
-        let url = values::http_url(c.url.get_ref())
-            .map_err(|m| self.err(ErrorKind::BadUrl, c.url.span(), m))?;
+        let url = self.location(&c.location)?;
         let interval = c
             .interval
             .map(|d| self.duration(d))
             .transpose()?
-            .unwrap_or(DEFAULT_INTERVAL);
+            .unwrap_or(c.default_interval);
         let timeout = c
             .timeout
             .map(|d| self.duration(d))
             .transpose()?
-            .unwrap_or(DEFAULT_TIMEOUT);
+            .unwrap_or(c.default_timeout);
         if timeout > interval {
             let (span, which) = match (c.timeout, c.interval) {
                 (Some(t), _) => (t.span(), ""),

@@ -20,6 +20,13 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A humantime duration that may be zero (the `from` of a retention tier: "from age 0").
+pub fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("invalid duration `{text}`: {e}; expected e.g. \"0s\", \"3d\", \"7d\", \"12h\"")
+    })
+}
+
 const SIZE_EXPECTED: &str = "expected an integer number of bytes or a string such as \"512KiB\", \"16MiB\", \"1GiB\", \"10MB\", \"100kB\"";
 
 /// A byte size: a whole number followed by an optional unit (B, kB, MB, GB decimal; KiB,
@@ -73,6 +80,24 @@ pub fn http_url(text: &str) -> Result<Url, String> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("URL `{text}` has no host; {EXPECTED}"));
+    }
+    Ok(url)
+}
+
+/// A backup catalog's `url`: an http(s) URL as for any source, or a `file://` URL with an
+/// absolute path.
+pub fn catalog_url(text: &str) -> Result<Url, String> {
+    if !text.starts_with("file:") {
+        return http_url(text);
+    }
+    let url = Url::parse(text).map_err(|e| {
+        format!("invalid URL `{text}`: {e}; expected file:///absolute/path or an http(s) URL")
+    })?;
+    if url.to_file_path().is_err() {
+        return Err(format!(
+            "URL `{text}` does not name a local file; expected file:///absolute/path (or use \
+             path = \"…\")"
+        ));
     }
     Ok(url)
 }
@@ -136,6 +161,21 @@ mod tests {
                 .contains("invalid URL")
         );
         assert!(http_url("http://").is_err());
+    }
+
+    #[test]
+    fn catalog_urls() {
+        assert!(catalog_url("http://backup01:8080/restic.json").is_ok());
+        assert_eq!(
+            catalog_url("file:///var/lib/watchdeck/restic.json")
+                .unwrap()
+                .scheme(),
+            "file"
+        );
+        assert!(catalog_url("file://remotehost/x.json").is_err());
+        assert!(catalog_url("ftp://x/").is_err());
+        assert_eq!(duration_or_zero("0s").unwrap(), Duration::ZERO);
+        assert!(duration_or_zero("soon").is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The fleet's shape: environments, nodes, the exporters each node runs, health checks,
-//! backup jobs, and the URL layout and config that follow from them.
+//! backup jobs and backup catalogs, and the URL layout and config that follow from them.
 //!
 //! Everything here is static data; adding a node is adding a row, not code.
 
@@ -14,6 +14,9 @@ pub struct EnvDef {
     pub health: &'static [HealthDef],
     /// Backup jobs reported through this environment's Pushgateway.
     pub backups: &'static [BackupDef],
+    /// Backup catalogs served as JSON (one per service), each judged against a named
+    /// retention policy.
+    pub catalogs: &'static [CatalogDef],
     /// Work queues exposed on the `queues` endpoint (none: no endpoint).
     pub queues: &'static [&'static str],
     pub alertmanager: bool,
@@ -47,6 +50,19 @@ pub struct BackupDef {
     pub rpo_secs: u64,
     pub size_bytes: f64,
     pub duration_secs: f64,
+}
+
+/// A backup catalog: the service's history of backups in the generic catalog format.
+#[derive(Debug)]
+pub struct CatalogDef {
+    pub service: &'static str,
+    /// The retention preset its backup policy names.
+    pub retention: &'static str,
+    /// Size of a full backup, in bytes (incrementals are a few percent of it).
+    pub full_bytes: f64,
+    /// The daily backup of the UTC day this many days before the demo started failed,
+    /// leaving one daily retention slot uncovered.
+    pub failed_day_before_start: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +210,7 @@ pub static ENVIRONMENTS: &[EnvDef] = &[
             kind: HealthKind::Storefront,
         }],
         backups: &[],
+        catalogs: &[],
         queues: &[],
         alertmanager: false,
         blue_green: false,
@@ -229,6 +246,7 @@ pub static ENVIRONMENTS: &[EnvDef] = &[
                 duration_secs: 310.0,
             },
         ],
+        catalogs: &[],
         queues: &[],
         alertmanager: true,
         blue_green: false,
@@ -286,6 +304,14 @@ pub static ENVIRONMENTS: &[EnvDef] = &[
                 duration_secs: 420.0,
             },
         ],
+        // The galera history has one failed nightly backup five days before the demo
+        // starts: the Backups view shows a gap in the daily tier of the commerce policy.
+        catalogs: &[CatalogDef {
+            service: "galera",
+            retention: "commerce",
+            full_bytes: 1.2e9,
+            failed_day_before_start: 5,
+        }],
         queues: &[
             "ai_schedule_generation",
             "email_notifications",
@@ -480,6 +506,7 @@ pub enum Route {
     Queues(&'static EnvDef),
     Pushgateway(&'static EnvDef),
     Alerts(&'static EnvDef),
+    Catalog(&'static EnvDef, &'static CatalogDef),
 }
 
 /// The exporters a node runs, in a fixed order.
@@ -536,6 +563,9 @@ pub fn routes() -> Vec<(String, Route)> {
                 Route::Pushgateway(e),
             ));
         }
+        for c in e.catalogs {
+            out.push((catalog_path(e, c), Route::Catalog(e, c)));
+        }
         if e.alertmanager {
             out.push((
                 format!("/env/{}/alertmanager/api/v2/alerts", e.name),
@@ -544,6 +574,11 @@ pub fn routes() -> Vec<(String, Route)> {
         }
     }
     out
+}
+
+/// Where a backup catalog is served.
+pub fn catalog_path(e: &EnvDef, c: &CatalogDef) -> String {
+    format!("/env/{}/backups/{}/catalog.json", e.name, c.service)
 }
 
 /// A TOML basic string.
@@ -712,10 +747,25 @@ pub fn config_toml(base: &str) -> String {
                 q(&format!("{base}/env/{}/alertmanager", e.name)),
             );
         }
-        for b in e.backups {
+        for c in e.catalogs {
             let _ = writeln!(
                 t,
-                "  [[environment.backup_policy]]\n  service = {}\n  interval = {}\n  rpo = {}\n",
+                "  [[environment.backup_catalog]]\n  name = {}\n  url = {}\n  format = \"generic\"\n  service = {}\n  interval = \"5s\"\n  timeout = \"2s\"\n",
+                q(&format!("{}-catalog", c.service)),
+                q(&format!("{base}{}", catalog_path(e, c))),
+                q(c.service),
+            );
+        }
+        for b in e.backups {
+            let retention = e
+                .catalogs
+                .iter()
+                .find(|c| c.service == b.service)
+                .map(|c| format!("  retention = {}\n", q(c.retention)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "  [[environment.backup_policy]]\n  service = {}\n  interval = {}\n  rpo = {}\n{retention}",
                 q(b.service),
                 q(&fmt_secs(b.interval_secs)),
                 q(&fmt_secs(b.rpo_secs)),

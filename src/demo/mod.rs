@@ -1,12 +1,13 @@
 //! The embedded demo fleet behind `watchdeck --demo`: in-process HTTP servers on
 //! 127.0.0.1 that impersonate a whole fleet (node, mysqld, postgres and redis exporters,
-//! app metrics, a Pushgateway, health checks and Alertmanager) with a scripted, repeating
-//! fault story and a control API to repair it.
+//! app metrics, a Pushgateway, health checks, Alertmanager and a backup catalog) with a
+//! scripted, repeating fault story and a control API to repair it.
 //!
 //! Every response is a pure function of (seed, series, demo time, interventions), so a
 //! [`ManualClock`] makes the fleet fully deterministic for tests.
 
 mod alerts;
+mod catalog;
 mod clock;
 mod exporters;
 mod fleet;

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 
 use super::alerts::{Filter, alerts_json};
+use super::catalog;
 use super::clock::Clock;
 use super::exporters::{self, Ctx};
 use super::fleet::{self, Exporter, Route};
@@ -129,6 +130,7 @@ impl Shared {
                 (status, json, body.to_string())
             }
             Route::Alerts(env) => (200, json, alerts_json(&ctx, env, Filter::from_query(query))),
+            Route::Catalog(env, c) => (200, json, catalog::catalog_json(&ctx, env, c)),
         })
     }
 }

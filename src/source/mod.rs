@@ -1,10 +1,12 @@
-//! Sources: the pollers that fetch health checks, exporter metrics and alerts.
+//! Sources: the pollers that fetch health checks, exporter metrics, alerts and backup
+//! catalogs.
 //!
 //! Each source runs in its own task and reports every poll as a typed, timestamped
 //! [`PollReport`]. A failed poll is data (a [`PollError`] inside the report), never a
 //! panic and never a reason to delay another source.
 
 pub mod alerts;
+pub mod catalog;
 pub mod exposition;
 pub mod health;
 pub mod http;
@@ -15,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::settings::SourceId;
-use crate::store::model::{Alert, HealthResult};
+use crate::store::model::{Alert, BackupEntry, HealthResult};
 
 /// The result of one poll of one source.
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub enum Payload {
     Health(HealthResult),
     /// Alerts from Alertmanager v2 or Prometheus v1, already parsed and sanitized.
     Alerts(Vec<Alert>),
+    /// The backups a backup catalog lists, parsed and sanitized, oldest first.
+    Catalog(Vec<BackupEntry>),
 }
 
 /// Why a poll failed. The `Display` text is what the UI shows as the source's reason.

@@ -13,13 +13,16 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::config::settings::{Settings, SourceId, SourceKind, SourceSpec};
+use crate::config::settings::{CatalogSpec, Settings, SourceId, SourceKind, SourceSpec};
 use crate::source::http::HttpClients;
-use crate::source::{Payload, PollError, PollReport, alerts, health};
+use crate::source::{Payload, PollError, PollReport, alerts, catalog, health};
 
 /// What the metrics poller asks for: OpenMetrics preferred, classic text accepted.
 pub const METRICS_ACCEPT: &str =
     "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1";
+
+/// What the backup catalog poller asks for.
+pub const CATALOG_ACCEPT: &str = "application/json,*/*;q=0.1";
 
 /// The running pollers. Dropping it aborts every task.
 pub struct PollerSet {
@@ -128,6 +131,7 @@ pub async fn poll_once(clients: &HttpClients, spec: &SourceSpec) -> PollReport {
         SourceKind::PrometheusAlerts => alerts::fetch_prometheus(clients, spec)
             .await
             .map(Payload::Alerts),
+        SourceKind::BackupCatalog(c) => poll_catalog(clients, spec, c).await.map(Payload::Catalog),
     };
     let duration = started.elapsed();
     match &outcome {
@@ -166,12 +170,62 @@ async fn poll_metrics(clients: &HttpClients, spec: &SourceSpec) -> Result<Payloa
     Ok(Payload::Metrics { body })
 }
 
+/// Fetch (http/https) or read (`file://`) a backup catalog and parse it.
+async fn poll_catalog(
+    clients: &HttpClients,
+    spec: &SourceSpec,
+    c: &CatalogSpec,
+) -> Result<Vec<crate::store::model::BackupEntry>, PollError> {
+    let body = if spec.url.scheme() == "file" {
+        tokio::time::timeout(spec.timeout, read_catalog_file(spec))
+            .await
+            .map_err(|_| PollError::Timeout(spec.timeout))??
+    } else {
+        let fetched = clients.fetch(spec, None, CATALOG_ACCEPT).await?;
+        if !fetched.is_success() {
+            return Err(fetched.status_error());
+        }
+        fetched.body
+    };
+    let text = String::from_utf8(body).map_err(|e| PollError::InvalidUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    Ok(catalog::parse(&text, c.format)?)
+}
+
+/// Read a `file://` catalog, at most `max_body` bytes. The limit is enforced on the bytes
+/// read, not on the file's metadata, so a file that grows while it is read is still
+/// bounded.
+async fn read_catalog_file(spec: &SourceSpec) -> Result<Vec<u8>, PollError> {
+    use tokio::io::AsyncReadExt;
+
+    let path = spec
+        .url
+        .to_file_path()
+        .map_err(|()| PollError::Request(format!("cannot read {}: not a local path", spec.url)))?;
+    let cannot =
+        |e: std::io::Error| PollError::Request(format!("cannot read {}: {e}", path.display()));
+    let file = tokio::fs::File::open(&path).await.map_err(cannot)?;
+    let mut body = Vec::new();
+    file.take(spec.max_body.saturating_add(1))
+        .read_to_end(&mut body)
+        .await
+        .map_err(cannot)?;
+    if u64::try_from(body.len()).unwrap_or(u64::MAX) > spec.max_body {
+        return Err(PollError::BodyTooLarge {
+            limit: spec.max_body,
+        });
+    }
+    Ok(body)
+}
+
 fn summary(payload: &Payload) -> String {
     match payload {
         Payload::Metrics { body } => format!("{} bytes", body.len()),
         Payload::Health(h) if h.up => "up".to_owned(),
         Payload::Health(h) => format!("down: {}", h.failure.as_deref().unwrap_or("")),
         Payload::Alerts(a) => format!("{} alerts", a.len()),
+        Payload::Catalog(c) => format!("{} backups", c.len()),
     }
 }
 

@@ -2,11 +2,13 @@
 //!
 //! It keeps, per source, the latest poll outcome, the series of a metrics source with a
 //! bounded history ring (15 minutes at poll resolution, for sparklines and counter rates),
-//! the last health verdict or alert list. [`Store::snapshot`] derives the typed domain views
-//! through the exporter presets; the UI and rules read that snapshot and nothing else.
+//! the last health verdict, alert list or backup catalog. [`Store::snapshot`] derives the
+//! typed domain views through the exporter presets and, for catalogs, the retention
+//! coverage (`retention`); the UI and rules read that snapshot and nothing else.
 
 pub mod model;
 pub mod preset;
+pub mod retention;
 pub mod series;
 pub mod snapshot;
 
@@ -17,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::config::settings::{EnvironmentSpec, Settings, SourceId, SourceKind, SourceSpec};
 use crate::sanitize;
 use crate::source::{Payload, PollReport};
-use model::{Alert, HealthCheck, HealthResult, SourceHealth, SourceStatus};
+use model::{Alert, BackupEntry, HealthCheck, HealthResult, SourceHealth, SourceStatus};
 use series::SeriesTable;
 pub use snapshot::{EnvironmentView, Snapshot};
 
@@ -38,6 +40,9 @@ pub struct SourceState {
     pub table: SeriesTable,
     pub health: Option<(HealthResult, DateTime<Utc>)>,
     pub alerts: Vec<Alert>,
+    /// The latest successfully read backup catalog, oldest backup first (kept while the
+    /// source fails, as a metrics source keeps its series).
+    pub catalog: Option<Vec<BackupEntry>>,
 }
 
 impl SourceState {
@@ -58,6 +63,7 @@ impl SourceState {
             table,
             health: None,
             alerts: Vec::new(),
+            catalog: None,
         }
     }
 
@@ -149,6 +155,7 @@ impl Store {
                     }
                     Payload::Health(result) => state.health = Some((result, report.at)),
                     Payload::Alerts(alerts) => state.alerts = alerts,
+                    Payload::Catalog(entries) => state.catalog = Some(entries),
                 }
             }
             Err(error) => {

@@ -160,6 +160,56 @@ pub struct BackupRun {
     pub source: SourceId,
 }
 
+/// One backup listed by a backup catalog (restic, wal-g, pgBackRest or the generic form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupEntry {
+    /// The point in time the backup restores to: restic's snapshot time, wal-g's and
+    /// pgBackRest's finish time (a physical backup is consistent only as of its end).
+    pub time: DateTime<Utc>,
+    /// `full`, `incr`, `diff` or `snapshot` (restic), or the generic catalog's `type`.
+    pub kind: String,
+    /// Bytes the backup occupies (the tool's own notion; see the parser), when known.
+    pub size_bytes: Option<u64>,
+    /// Whether the backup completed and can be restored from.
+    pub ok: bool,
+    /// The tool's identifier: restic short id, wal-g backup name, pgBackRest label.
+    pub id: String,
+}
+
+/// Which retention slot a successful backup covers, or that none does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotCoverage {
+    /// Index into the policy's `retention` tiers.
+    pub tier_index: usize,
+    /// Oldest instant of the slot (inclusive).
+    pub start: DateTime<Utc>,
+    /// Youngest instant of the slot (exclusive).
+    pub end: DateTime<Utc>,
+    /// The id of the newest successful backup inside the slot; `None` is a gap.
+    pub covered_by: Option<String>,
+}
+
+/// A backup catalog as the Backups view shows it: how many backups it lists, the newest
+/// successful one, and the retention slots of the service's policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogView {
+    pub environment: String,
+    pub service: String,
+    pub source: SourceId,
+    /// Backups listed (successful or not) in the latest catalog.
+    pub entries: usize,
+    pub last_success: Option<DateTime<Utc>>,
+    /// Newest slot first; empty when the service's policy declares no retention.
+    pub coverage: Vec<SlotCoverage>,
+}
+
+impl CatalogView {
+    /// The slots no successful backup covers.
+    pub fn missing(&self) -> impl Iterator<Item = &SlotCoverage> {
+        self.coverage.iter().filter(|s| s.covered_by.is_none())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {

@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 
 use super::Store;
 use super::model::{
-    Alert, BackupRun, HealthCheck, LinkState, Node, ReplicationKind, ReplicationLink, SourceHealth,
-    SourceStatus,
+    Alert, BackupRun, CatalogView, HealthCheck, LinkState, Node, ReplicationKind, ReplicationLink,
+    SourceHealth, SourceStatus,
 };
 use super::preset::{self, Input};
-use crate::config::settings::{SourceKind, Tier};
+use super::{SourceState, retention};
+use crate::config::settings::{CatalogSpec, EnvironmentSpec, SourceKind, Tier};
 
 /// One environment and the ids of its sources.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct Snapshot {
     pub backups: Vec<BackupRun>,
     pub alerts: Vec<Alert>,
     pub health: Vec<HealthCheck>,
+    /// Backup catalogs with their retention coverage, in source order.
+    pub catalogs: Vec<CatalogView>,
 }
 
 impl Snapshot {
@@ -95,9 +98,19 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
             SourceKind::Alertmanager | SourceKind::PrometheusAlerts => {
                 snap.alerts.extend(state.alerts.iter().cloned());
             }
+            SourceKind::BackupCatalog(spec) => {
+                let env = store
+                    .environments
+                    .iter()
+                    .find(|e| e.name == state.spec.environment);
+                if let Some(view) = catalog_view(state, spec, env, now) {
+                    snap.catalogs.push(view);
+                }
+            }
         }
         snap.sources.push(store.status_of(state, now, warnings));
     }
+    catalog_backup_runs(&mut snap, store, now);
     preset::join_redis_offsets(&mut snap.links, &redis_offsets);
     merge_postgres_sides(&mut snap.links, store);
     // Topology order: environments as configured, then each cluster's links together,
@@ -120,6 +133,84 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
             ))
     });
     snap
+}
+
+/// The view of a catalog source that has been read at least once.
+fn catalog_view(
+    state: &SourceState,
+    spec: &CatalogSpec,
+    env: Option<&EnvironmentSpec>,
+    now: DateTime<Utc>,
+) -> Option<CatalogView> {
+    let entries = state.catalog.as_ref()?;
+    let policy = env.and_then(|e| e.backup_policies.iter().find(|p| p.service == spec.service));
+    let coverage = match policy {
+        Some(p) if !p.retention.is_empty() => retention::coverage(entries, &p.retention, now),
+        _ => Vec::new(),
+    };
+    Some(CatalogView {
+        environment: state.spec.environment.clone(),
+        service: spec.service.clone(),
+        source: state.spec.id,
+        entries: entries.len(),
+        last_success: entries.iter().filter(|e| e.ok).map(|e| e.time).max(),
+        coverage,
+    })
+}
+
+/// A service that only a catalog reports (no backup-preset metrics) still gets a
+/// [`BackupRun`], so the Backups view and the RPO rules see it. Where several catalogs
+/// list one service, the one with the newest successful backup speaks for it.
+fn catalog_backup_runs(snap: &mut Snapshot, store: &Store, now: DateTime<Utc>) {
+    let mut runs: Vec<BackupRun> = Vec::new();
+    for state in &store.sources {
+        let SourceKind::BackupCatalog(spec) = &state.spec.kind else {
+            continue;
+        };
+        let Some(entries) = &state.catalog else {
+            continue;
+        };
+        let env = &state.spec.environment;
+        let reported = snap
+            .backups
+            .iter()
+            .any(|b| &b.environment == env && b.service == spec.service);
+        if reported {
+            continue;
+        }
+        // Entries are oldest first; the newest successful one is the last backup.
+        let newest = entries.iter().rev().find(|e| e.ok);
+        let run = BackupRun {
+            environment: env.clone(),
+            service: spec.service.clone(),
+            last_success: newest.map(|e| e.time),
+            age: newest.and_then(|e| (now - e.time).to_std().ok()),
+            size_bytes: newest.and_then(|e| e.size_bytes).map(|n| n as f64),
+            duration: None,
+            interval: None,
+            rpo: None,
+            source: state.spec.id,
+        };
+        let policy = store
+            .environments
+            .iter()
+            .find(|e| &e.name == env)
+            .and_then(|e| e.backup_policies.iter().find(|p| p.service == spec.service));
+        let run = BackupRun {
+            interval: policy.map(|p| p.interval),
+            rpo: policy.map(|p| p.rpo),
+            ..run
+        };
+        match runs
+            .iter_mut()
+            .find(|r| r.environment == run.environment && r.service == run.service)
+        {
+            Some(existing) if existing.last_success < run.last_success => *existing = run,
+            Some(_) => {}
+            None => runs.push(run),
+        }
+    }
+    snap.backups.extend(runs);
 }
 
 /// A PostgreSQL link is seen from both ends: the primary knows byte lag, the replica (≥0.13)
