@@ -235,6 +235,17 @@ impl InputBuilder {
             }
         }
 
+        for c in &snap.catalogs {
+            if c.coverage.is_empty() {
+                continue;
+            }
+            let labels = label_set([("env", c.environment.as_str()), ("service", c.service.as_str())]);
+            let stale = snap.is_stale(c.source);
+            let missing = c.missing().count() as f64;
+            emit(data, "backup_retention_missing_slots", &labels, missing, stale, Some(c.source));
+            emit(data, "backup_retention_slots", &labels, c.coverage.len() as f64, stale, Some(c.source));
+        }
+
         for a in &snap.alerts {
             if a.state != AlertState::Firing || a.is_suppressed() {
                 continue;
