@@ -3,3 +3,4 @@
 //! `data` is what the rule language reads; `lang` parses and evaluates rule expressions.
 
 pub mod data;
+pub mod lang;
