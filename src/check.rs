@@ -42,8 +42,15 @@ pub struct CheckResult {
 /// Keep only the named environment (an unknown name is an error listing the known ones).
 pub fn restrict(settings: &mut Settings, env: &str) -> Result<(), String> {
     if settings.environment(env).is_none() {
-        let known: Vec<_> = settings.environments.iter().map(|e| e.name.as_str()).collect();
-        return Err(format!("no environment `{env}`; configured: {}", known.join(", ")));
+        let known: Vec<_> = settings
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        return Err(format!(
+            "no environment `{env}`; configured: {}",
+            known.join(", ")
+        ));
     }
     settings.environments.retain(|e| e.name == env);
     Ok(())
@@ -61,16 +68,8 @@ pub async fn run(
     let deadline = tokio::time::Instant::now() + duration.unwrap_or_default();
     let mut situation;
     loop {
-        let mut polls = tokio::task::JoinSet::new();
-        for spec in settings.sources().cloned() {
-            let clients = clients.clone();
-            polls.spawn(async move { poller::poll_once(&clients, &spec).await });
-        }
-        while let Some(report) = polls.join_next().await {
-            match report {
-                Ok(report) => core.ingest(report),
-                Err(e) => tracing::warn!("poll task failed: {e}"),
-            }
+        for report in poll_all(&clients, settings).await {
+            core.ingest(report);
         }
         situation = core.round(clock.now());
         let now = tokio::time::Instant::now();
@@ -78,11 +77,38 @@ pub async fn run(
             break;
         }
         // Poll at the fastest source's interval, as the console would.
-        let step = settings.sources().map(|s| s.interval).min().unwrap_or(Duration::from_secs(5));
+        let step = settings
+            .sources()
+            .map(|s| s.interval)
+            .min()
+            .unwrap_or(Duration::from_secs(5));
         tokio::time::sleep(step.min(deadline - now)).await;
     }
     let exit_code = exit_code(&situation);
-    Ok(CheckResult { situation, exit_code })
+    Ok(CheckResult {
+        situation,
+        exit_code,
+    })
+}
+
+/// Poll every source once, concurrently; one report per source that could be polled.
+pub async fn poll_all(
+    clients: &Arc<HttpClients>,
+    settings: &Settings,
+) -> Vec<crate::source::PollReport> {
+    let mut polls = tokio::task::JoinSet::new();
+    for spec in settings.sources() {
+        let (clients, spec) = (clients.clone(), spec.clone());
+        polls.spawn(async move { poller::poll_once(&clients, &spec).await });
+    }
+    let mut reports = Vec::new();
+    while let Some(report) = polls.join_next().await {
+        match report {
+            Ok(report) => reports.push(report),
+            Err(e) => tracing::warn!("poll task failed: {e}"),
+        }
+    }
+    reports
 }
 
 /// The documented exit code for a situation.
@@ -107,7 +133,9 @@ fn failing_sources(s: &Situation) -> impl Iterator<Item = (&str, &str, &str)> {
         SourceHealth::Failing { reason, .. } => {
             Some((src.environment.as_str(), src.name.as_str(), reason.as_str()))
         }
-        SourceHealth::Pending => Some((src.environment.as_str(), src.name.as_str(), "never polled")),
+        SourceHealth::Pending => {
+            Some((src.environment.as_str(), src.name.as_str(), "never polled"))
+        }
         _ => None,
     })
 }

@@ -92,7 +92,11 @@ impl Core {
     }
 
     /// Incidents persisted in (and replayed from) a journal file.
-    pub fn with_journal(settings: &Settings, rules: RuleSet, journal: &std::path::Path) -> Result<Self, IncidentError> {
+    pub fn with_journal(
+        settings: &Settings,
+        rules: RuleSet,
+        journal: &std::path::Path,
+    ) -> Result<Self, IncidentError> {
         let (incidents, warnings) = Incidents::open_journal(journal, rules.incident_config())?;
         for w in &warnings {
             tracing::warn!(journal = %journal.display(), "{w}");
@@ -100,7 +104,12 @@ impl Core {
         Ok(Self::with_incidents(settings, rules, incidents, warnings))
     }
 
-    fn with_incidents(settings: &Settings, rules: RuleSet, incidents: Incidents, journal_warnings: Vec<String>) -> Self {
+    fn with_incidents(
+        settings: &Settings,
+        rules: RuleSet,
+        incidents: Incidents,
+        journal_warnings: Vec<String>,
+    ) -> Self {
         Self {
             store: Store::new(settings),
             input: InputBuilder::new(rules.metric_names()),
@@ -126,9 +135,10 @@ impl Core {
     /// Snapshot, rules, incidents: one round as of `now`.
     pub fn round(&mut self, now: DateTime<Utc>) -> Situation {
         let fleet = self.store.snapshot(now);
-        let data = self.input.build(&self.store, &fleet, now);
-        let evaluated = crate::rules::eval::evaluate(&self.rules, &data, &fleet);
-        drop(data);
+        let evaluated = {
+            let data = self.input.build(&self.store, &fleet, now);
+            crate::rules::eval::evaluate(&self.rules, &data, &fleet)
+        };
         let stale: HashSet<SourceId> = fleet
             .sources
             .iter()
@@ -160,7 +170,9 @@ impl Core {
             Change::Escalated { id, .. } => *id,
             _ => return false,
         };
-        self.incidents.get(id).is_some_and(|i| i.severity == Severity::Sev1)
+        self.incidents
+            .get(id)
+            .is_some_and(|i| i.severity == Severity::Sev1)
     }
 
     pub fn apply(&mut self, command: Command, now: DateTime<Utc>) -> Result<(), IncidentError> {
@@ -196,7 +208,11 @@ impl Running {
 }
 
 /// Start the pollers and the engine task for `settings`. Must run inside a tokio runtime.
-pub fn start(settings: &Settings, clock: Arc<dyn Clock>, options: EngineOptions) -> Result<Running, EngineError> {
+pub fn start(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    options: EngineOptions,
+) -> Result<Running, EngineError> {
     let clients = Arc::new(HttpClients::new()?);
     let mut core = match &options.journal {
         Some(path) => Core::with_journal(settings, options.rules, path)?,

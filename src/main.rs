@@ -10,12 +10,12 @@ use clap::Parser as _;
 
 use watchdeck::cli::{Cli, Command, IncidentsCommand};
 use watchdeck::clock::SystemClock;
+use watchdeck::config::Settings;
 use watchdeck::config::{self, paths::Paths};
 use watchdeck::demo::{DemoFleet, DemoOptions};
-use watchdeck::ui::theme::Theme;
-use watchdeck::config::Settings;
 use watchdeck::engine::EngineOptions;
 use watchdeck::rules::RuleSet;
+use watchdeck::ui::theme::Theme;
 use watchdeck::{check, engine, logging, probe};
 
 /// Exit code for configuration and usage errors (documented in the README).
@@ -138,7 +138,10 @@ async fn settings_for(cli: &Cli) -> anyhow::Result<Option<(Settings, Option<Demo
         return Ok(Some((settings, Some(fleet))));
     }
     let paths = Paths::discover()?;
-    let path = cli.config.clone().unwrap_or_else(|| paths.config_file.clone());
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| paths.config_file.clone());
     if cli.config.is_none() && !path.exists() {
         eprintln!("watchdeck: no config at {}.", path.display());
         eprintln!("  watchdeck init      writes a starter config there");
@@ -181,16 +184,20 @@ fn load_rules(cli: &Cli) -> anyhow::Result<Option<RuleSet>> {
 
 /// The incident journal: the demo keeps its own, so a demo never mixes with real incidents.
 fn journal_path(paths: &Paths, demo: bool) -> std::path::PathBuf {
-    paths
-        .data_dir
-        .join(if demo { "demo-incidents.jsonl" } else { "incidents.jsonl" })
+    paths.data_dir.join(if demo {
+        "demo-incidents.jsonl"
+    } else {
+        "incidents.jsonl"
+    })
 }
 
 async fn incidents(command: &IncidentsCommand) -> anyhow::Result<ExitCode> {
     let paths = Paths::discover()?;
     let (demo, id) = match command {
         IncidentsCommand::List { demo_journal } => (*demo_journal, None),
-        IncidentsCommand::Export { id, demo_journal, .. } => (*demo_journal, Some(id.as_str())),
+        IncidentsCommand::Export {
+            id, demo_journal, ..
+        } => (*demo_journal, Some(id.as_str())),
     };
     let path = journal_path(&paths, demo);
     let rules = RuleSet::default_pack()?;
@@ -227,7 +234,10 @@ async fn incidents(command: &IncidentsCommand) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 None => {
-                    eprintln!("watchdeck incidents export: no incident {id} in {}", path.display());
+                    eprintln!(
+                        "watchdeck incidents export: no incident {id} in {}",
+                        path.display()
+                    );
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -244,7 +254,10 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     let Some(rules) = load_rules(cli)? else {
         return Ok(ExitCode::from(EXIT_CONFIG));
     };
-    let theme_name = cli.theme.clone().unwrap_or_else(|| settings.general.theme.clone());
+    let theme_name = cli
+        .theme
+        .clone()
+        .unwrap_or_else(|| settings.general.theme.clone());
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::mono()
     } else {
@@ -258,7 +271,11 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     let _log_guard = logging::init_file(&paths.log_file, &cli.log_level)
         .with_context(|| format!("cannot open log file {}", paths.log_file.display()))?;
-    tracing::info!(demo = cli.demo, environments = settings.environments.len(), "starting");
+    tracing::info!(
+        demo = cli.demo,
+        environments = settings.environments.len(),
+        "starting"
+    );
     let journal = journal_path(&paths, cli.demo);
     if let Some(dir) = journal.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

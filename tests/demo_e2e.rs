@@ -8,16 +8,16 @@ use std::time::Duration;
 use watchdeck::clock::SystemClock;
 use watchdeck::config;
 use watchdeck::demo::{DemoFleet, DemoOptions};
-use watchdeck::engine;
-use watchdeck::store::Snapshot;
+use watchdeck::engine::{self, EngineOptions, Situation};
+use watchdeck::rules::RuleSet;
 use watchdeck::store::model::SourceHealth;
 
 /// Wait until `ready` holds for the latest snapshot, or give up after `limit`.
 async fn wait_for(
-    rx: &mut tokio::sync::watch::Receiver<Arc<Snapshot>>,
+    rx: &mut tokio::sync::watch::Receiver<Arc<Situation>>,
     limit: Duration,
-    ready: impl Fn(&Snapshot) -> bool,
-) -> Arc<Snapshot> {
+    ready: impl Fn(&Situation) -> bool,
+) -> Arc<Situation> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let snap = rx.borrow_and_update().clone();
@@ -47,16 +47,26 @@ async fn demo_fleet_flows_through_pollers_into_the_store() {
         .collect();
     assert_eq!(names, ["integration", "staging", "production"]);
 
-    let running = engine::start(&settings, Arc::new(SystemClock)).expect("engine starts");
-    let mut rx = running.snapshots.clone();
+    let running = engine::start(
+        &settings,
+        Arc::new(SystemClock),
+        EngineOptions {
+            rules: RuleSet::default_pack().expect("rules"),
+            journal: None,
+        },
+    )
+    .expect("engine starts");
+    let mut rx = running.situations.clone();
     // Every metrics source polled twice (so rates exist): generous, never asserted as timing.
-    let snap = wait_for(&mut rx, Duration::from_secs(60), |s| {
+    let situation = wait_for(&mut rx, Duration::from_secs(60), |s| {
+        let s = &s.fleet;
         s.sources
             .iter()
             .all(|src| !matches!(src.health, SourceHealth::Pending))
             && s.nodes.iter().filter(|n| n.cpu_percent.is_some()).count() >= 5
     })
     .await;
+    let snap = &situation.fleet;
 
     for env in ["integration", "staging", "production"] {
         let nodes: Vec<_> = snap.nodes.iter().filter(|n| n.environment == env).collect();

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use watchdeck::rules::{RuleErrorKind, RuleSet};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/invalid").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rules/invalid")
+        .join(name)
 }
 
 #[test]
@@ -63,27 +65,64 @@ summary = "dead letters in {{queue}}"
 "#,
     )
     .expect("write");
-    let set = RuleSet::load(&[path.clone()]).expect("loads");
+    let set = RuleSet::load(std::slice::from_ref(&path)).expect("loads");
     let lag = set.rule("replication_lag").expect("overridden rule");
     assert_eq!(lag.expr_text, "replication_lag_seconds > 120");
-    assert!(lag.escalate.is_empty(), "the override replaces the whole rule");
+    assert!(
+        lag.escalate.is_empty(),
+        "the override replaces the whole rule"
+    );
     assert!(set.rule("queue_dead_letters").is_some());
     assert_eq!(set.origins["queue_dead_letters"], path);
     assert_eq!(set.incident_config().deadlines[1].as_secs(), 7200);
-    assert_eq!(set.incident_config().deadlines[0].as_secs(), 900, "others keep defaults");
+    assert_eq!(
+        set.incident_config().deadlines[0].as_secs(),
+        900,
+        "others keep defaults"
+    );
 }
 
 /// (fixture, kind, line:col, a phrase of the message)
 const CASES: &[(&str, RuleErrorKind, &str, &str)] = &[
     ("syntax.toml", RuleErrorKind::Syntax, "6:1", "bogus_key"),
     ("expression.toml", RuleErrorKind::Expression, "4:9", "rat"),
-    ("duplicate_name.toml", RuleErrorKind::DuplicateName, "8:8", "first on line 2"),
-    ("bad_severity.toml", RuleErrorKind::BadSeverity, "4:12", "not 1, 2 or 3"),
-    ("bad_duration.toml", RuleErrorKind::BadDuration, "4:7", "five minutes"),
-    ("bad_template.toml", RuleErrorKind::BadTemplate, "5:21", "unknown filter `hours`"),
-    ("bad_hysteresis.toml", RuleErrorKind::BadHysteresis, "4:19", "clear_threshold"),
+    (
+        "duplicate_name.toml",
+        RuleErrorKind::DuplicateName,
+        "8:8",
+        "first on line 2",
+    ),
+    (
+        "bad_severity.toml",
+        RuleErrorKind::BadSeverity,
+        "4:12",
+        "not 1, 2 or 3",
+    ),
+    (
+        "bad_duration.toml",
+        RuleErrorKind::BadDuration,
+        "4:7",
+        "five minutes",
+    ),
+    (
+        "bad_template.toml",
+        RuleErrorKind::BadTemplate,
+        "5:21",
+        "unknown filter `hours`",
+    ),
+    (
+        "bad_hysteresis.toml",
+        RuleErrorKind::BadHysteresis,
+        "4:19",
+        "clear_threshold",
+    ),
     ("bad_name.toml", RuleErrorKind::BadName, "2:8", "has space"),
-    ("scalar_expression.toml", RuleErrorKind::Expression, "3:8", "scalar"),
+    (
+        "scalar_expression.toml",
+        RuleErrorKind::Expression,
+        "3:8",
+        "scalar",
+    ),
 ];
 
 #[test]
@@ -92,9 +131,18 @@ fn every_error_kind_names_file_line_column_and_token() {
         let err = RuleSet::load(&[fixture(file)]).expect_err(file);
         assert_eq!(err.kind(), Some(*kind), "{file}: {err}");
         let text = err.to_string();
-        assert!(text.contains(&format!("{file}:{position}:")), "{file}: expected {position} in\n{text}");
-        assert!(text.contains(phrase), "{file}: expected `{phrase}` in\n{text}");
-        assert!(text.contains('^'), "{file}: a caret points at the token\n{text}");
+        assert!(
+            text.contains(&format!("{file}:{position}:")),
+            "{file}: expected {position} in\n{text}"
+        );
+        assert!(
+            text.contains(phrase),
+            "{file}: expected `{phrase}` in\n{text}"
+        );
+        assert!(
+            text.contains('^'),
+            "{file}: a caret points at the token\n{text}"
+        );
         assert_eq!(err.exit_code(), 2);
     }
 }
@@ -102,5 +150,8 @@ fn every_error_kind_names_file_line_column_and_token() {
 #[test]
 fn a_missing_rule_file_is_a_clear_error() {
     let err = RuleSet::load(&[PathBuf::from("/nonexistent/rules.toml")]).expect_err("missing");
-    assert!(err.to_string().contains("cannot read rule file /nonexistent/rules.toml"));
+    assert!(
+        err.to_string()
+            .contains("cannot read rule file /nonexistent/rules.toml")
+    );
 }

@@ -52,7 +52,11 @@ fn snapshot() -> Snapshot {
 fn hits(set: &RuleSet, data: &MemoryData, snap: &Snapshot, rule: &str) -> Vec<(String, Severity)> {
     let round = evaluate(set, data, snap);
     assert!(round.errors.is_empty(), "{:?}", round.errors);
-    let r: &RuleRound = round.rounds.iter().find(|r| r.rule == rule).expect("rule evaluated");
+    let r: &RuleRound = round
+        .rounds
+        .iter()
+        .find(|r| r.rule == rule)
+        .expect("rule evaluated");
     let mut out: Vec<_> = r.hits.iter().map(|h| (h.key.clone(), h.severity)).collect();
     out.sort();
     out
@@ -69,7 +73,11 @@ struct Case {
 }
 
 fn galera(d: &mut MemoryData, env: &str, members: &[(&str, f64, f64, f64)]) {
-    d.push("galera_cluster_expected", label_set([("env", env), ("cluster", "g")]), members.len() as f64);
+    d.push(
+        "galera_cluster_expected",
+        label_set([("env", env), ("cluster", "g")]),
+        members.len() as f64,
+    );
     for (node, primary, state, ready) in members {
         let l = label_set([("env", env), ("cluster", "g"), ("node", *node)]);
         d.push("galera_member_up", l.clone(), 1.0);
@@ -84,7 +92,12 @@ fn redis_links(d: &mut MemoryData, env: &str, ups: &[f64]) {
         let replica = format!("r{}", i + 2);
         d.push(
             "replication_link_up",
-            label_set([("env", env), ("kind", "redis"), ("primary", "r1"), ("replica", replica.as_str())]),
+            label_set([
+                ("env", env),
+                ("kind", "redis"),
+                ("primary", "r1"),
+                ("replica", replica.as_str()),
+            ]),
             *up,
         );
     }
@@ -93,7 +106,12 @@ fn redis_links(d: &mut MemoryData, env: &str, ups: &[f64]) {
 fn lag(d: &mut MemoryData, env: &str, seconds: f64) {
     d.push(
         "replication_lag_seconds",
-        label_set([("env", env), ("kind", "postgres"), ("primary", "pg1"), ("replica", "pg2")]),
+        label_set([
+            ("env", env),
+            ("kind", "postgres"),
+            ("primary", "pg1"),
+            ("replica", "pg2"),
+        ]),
         seconds,
     );
 }
@@ -102,31 +120,61 @@ const CASES: &[Case] = &[
     Case {
         what: "healthy galera: nothing",
         rule: "galera_quorum_lost",
-        setup: |d| galera(d, "production", &[("a", 1., 4., 1.), ("b", 1., 4., 1.), ("c", 1., 4., 1.)]),
+        setup: |d| {
+            galera(
+                d,
+                "production",
+                &[("a", 1., 4., 1.), ("b", 1., 4., 1.), ("c", 1., 4., 1.)],
+            )
+        },
         expect: &[],
     },
     Case {
         what: "two of three members gone in production: sev1",
         rule: "galera_quorum_lost",
-        setup: |d| galera(d, "production", &[("a", 1., 4., 1.), ("b", 0., 0., 0.), ("c", 0., 0., 0.)]),
+        setup: |d| {
+            galera(
+                d,
+                "production",
+                &[("a", 1., 4., 1.), ("b", 0., 0., 0.), ("c", 0., 0., 0.)],
+            )
+        },
         expect: &[("cluster=g", Severity::Sev1)],
     },
     Case {
         what: "quorum lost in staging is sev2 (tier)",
         rule: "galera_quorum_lost",
-        setup: |d| galera(d, "staging", &[("a", 1., 4., 1.), ("b", 0., 1., 0.), ("c", 0., 1., 0.)]),
+        setup: |d| {
+            galera(
+                d,
+                "staging",
+                &[("a", 1., 4., 1.), ("b", 0., 1., 0.), ("c", 0., 1., 0.)],
+            )
+        },
         expect: &[("cluster=g", Severity::Sev2)],
     },
     Case {
         what: "one desynced node is sev3, the cluster keeps quorum",
         rule: "galera_node_desynced",
-        setup: |d| galera(d, "production", &[("a", 1., 4., 1.), ("b", 1., 2., 0.), ("c", 1., 4., 1.)]),
+        setup: |d| {
+            galera(
+                d,
+                "production",
+                &[("a", 1., 4., 1.), ("b", 1., 2., 0.), ("c", 1., 4., 1.)],
+            )
+        },
         expect: &[("node=b", Severity::Sev3)],
     },
     Case {
         what: "one desynced node does not lose quorum",
         rule: "galera_quorum_lost",
-        setup: |d| galera(d, "production", &[("a", 1., 4., 1.), ("b", 1., 2., 0.), ("c", 1., 4., 1.)]),
+        setup: |d| {
+            galera(
+                d,
+                "production",
+                &[("a", 1., 4., 1.), ("b", 1., 2., 0.), ("c", 1., 4., 1.)],
+            )
+        },
         expect: &[],
     },
     Case {
@@ -151,7 +199,18 @@ const CASES: &[Case] = &[
         what: "postgres primary exporter down in production: sev1",
         rule: "database_primary_down",
         setup: |d| {
-            d.push("up", label_set([("env", "production"), ("preset", "postgres"), ("role", "primary"), ("node", "pg1"), ("source", "pg1"), ("kind", "metrics")]), 0.);
+            d.push(
+                "up",
+                label_set([
+                    ("env", "production"),
+                    ("preset", "postgres"),
+                    ("role", "primary"),
+                    ("node", "pg1"),
+                    ("source", "pg1"),
+                    ("kind", "metrics"),
+                ]),
+                0.,
+            );
         },
         expect: &[("node=pg1", Severity::Sev1)],
     },
@@ -159,7 +218,16 @@ const CASES: &[Case] = &[
         what: "mariadb primary reporting mysql_up 0: sev1",
         rule: "database_primary_down",
         setup: |d| {
-            d.push("mysql_up", label_set([("env", "production"), ("role", "primary"), ("node", "db1"), ("source", "db1-mysqld")]), 0.);
+            d.push(
+                "mysql_up",
+                label_set([
+                    ("env", "production"),
+                    ("role", "primary"),
+                    ("node", "db1"),
+                    ("source", "db1-mysqld"),
+                ]),
+                0.,
+            );
         },
         expect: &[("node=db1", Severity::Sev1)],
     },
@@ -167,7 +235,12 @@ const CASES: &[Case] = &[
         what: "sql thread stopped on a replica: sev2",
         rule: "replication_stopped",
         setup: |d| {
-            let l = label_set([("env", "production"), ("kind", "mysql"), ("primary", "db1"), ("replica", "db2")]);
+            let l = label_set([
+                ("env", "production"),
+                ("kind", "mysql"),
+                ("primary", "db1"),
+                ("replica", "db2"),
+            ]);
             d.push("replication_io_running", l.clone(), 1.);
             d.push("replication_sql_running", l, 0.);
         },
@@ -195,11 +268,26 @@ const CASES: &[Case] = &[
         what: "health check down: sev1 in production, sev3 in integration",
         rule: "health_check_down",
         setup: |d| {
-            d.push("health_up", label_set([("env", "production"), ("check", "shop")]), 0.);
-            d.push("health_up", label_set([("env", "integration"), ("check", "shop")]), 0.);
-            d.push("health_up", label_set([("env", "staging"), ("check", "shop")]), 1.);
+            d.push(
+                "health_up",
+                label_set([("env", "production"), ("check", "shop")]),
+                0.,
+            );
+            d.push(
+                "health_up",
+                label_set([("env", "integration"), ("check", "shop")]),
+                0.,
+            );
+            d.push(
+                "health_up",
+                label_set([("env", "staging"), ("check", "shop")]),
+                1.,
+            );
         },
-        expect: &[("env=integration", Severity::Sev3), ("env=production", Severity::Sev1)],
+        expect: &[
+            ("env=integration", Severity::Sev3),
+            ("env=production", Severity::Sev1),
+        ],
     },
     Case {
         what: "backup older than 1.5 intervals: sev3",
@@ -227,8 +315,16 @@ const CASES: &[Case] = &[
         what: "memory over 90 %: sev3",
         rule: "memory_high",
         setup: |d| {
-            d.push("node_memory_percent", label_set([("env", "staging"), ("node", "w1")]), 93.);
-            d.push("node_memory_percent", label_set([("env", "staging"), ("node", "w2")]), 60.);
+            d.push(
+                "node_memory_percent",
+                label_set([("env", "staging"), ("node", "w1")]),
+                93.,
+            );
+            d.push(
+                "node_memory_percent",
+                label_set([("env", "staging"), ("node", "w2")]),
+                60.,
+            );
         },
         expect: &[("node=w1", Severity::Sev3)],
     },
@@ -244,7 +340,11 @@ fn default_pack_table() {
         let got = hits(&set, &data, &snap, case.rule);
         assert_eq!(got.len(), case.expect.len(), "{}: {got:?}", case.what);
         for ((key, sev), (fragment, want)) in got.iter().zip(case.expect) {
-            assert!(key.contains(fragment), "{}: key {key} lacks {fragment}", case.what);
+            assert!(
+                key.contains(fragment),
+                "{}: key {key} lacks {fragment}",
+                case.what
+            );
             assert_eq!(sev, want, "{}: {key}", case.what);
         }
     }
@@ -257,7 +357,10 @@ fn error_rate_over_five_percent_from_counter_rates() {
     let t = |s: i64| now() - chrono::Duration::seconds(s);
     // 100 req/s total, 8 of them 5xx, over the last 5 minutes.
     for (code, per_s) in [("200", 92.0), ("500", 8.0)] {
-        let history: Vec<_> = (0..=10).rev().map(|i| (t(i * 30), (300 - i * 30) as f64 * per_s)).collect();
+        let history: Vec<_> = (0..=10)
+            .rev()
+            .map(|i| (t(i * 30), (300 - i * 30) as f64 * per_s))
+            .collect();
         let last = history.last().map(|p| p.1).unwrap_or_default();
         data.push_full(
             "http_requests_total",
@@ -283,7 +386,11 @@ fn alert(source: u32, name: &str, severity: &str, silenced: bool) -> Alert {
         annotations: BTreeMap::new(),
         state: AlertState::Firing,
         since: Some(now()),
-        silenced_by: if silenced { vec!["s1".to_owned()] } else { vec![] },
+        silenced_by: if silenced {
+            vec!["s1".to_owned()]
+        } else {
+            vec![]
+        },
         inhibited_by: vec![],
         fingerprint: Some(format!("fp-{name}-{source}")),
     }
@@ -294,16 +401,24 @@ fn external_alerts_map_by_severity_label_and_tier() {
     let set = RuleSet::default_pack().expect("default pack");
     let mut snap = snapshot();
     snap.alerts = vec![
-        alert(2, "DiskFull", "critical", false),     // production → sev1
-        alert(1, "DiskFull", "critical", false),     // staging → sev2
-        alert(0, "DiskFull", "warning", false),      // integration → sev3
-        alert(2, "Silenced", "critical", true),      // silenced: never an incident
-        alert(2, "Watchdog", "none", false),         // ignored by name
-        alert(2, "Chatty", "debug", false),          // unmapped severity: Alerts tab only
+        alert(2, "DiskFull", "critical", false), // production → sev1
+        alert(1, "DiskFull", "critical", false), // staging → sev2
+        alert(0, "DiskFull", "warning", false),  // integration → sev3
+        alert(2, "Silenced", "critical", true),  // silenced: never an incident
+        alert(2, "Watchdog", "none", false),     // ignored by name
+        alert(2, "Chatty", "debug", false),      // unmapped severity: Alerts tab only
     ];
     let round = evaluate(&set, &MemoryData::new(now()), &snap);
-    let r = round.rounds.iter().find(|r| r.rule == EXTERNAL_ALERT_RULE).expect("alert round");
-    let mut got: Vec<_> = r.hits.iter().map(|h| (h.environment.clone(), h.severity)).collect();
+    let r = round
+        .rounds
+        .iter()
+        .find(|r| r.rule == EXTERNAL_ALERT_RULE)
+        .expect("alert round");
+    let mut got: Vec<_> = r
+        .hits
+        .iter()
+        .map(|h| (h.environment.clone(), h.severity))
+        .collect();
     got.sort();
     assert_eq!(
         got,
@@ -321,14 +436,23 @@ fn stale_inputs_make_stale_hits() {
     let mut data = MemoryData::new(now());
     data.push_full(
         "replication_lag_seconds",
-        label_set([("env", "production"), ("kind", "postgres"), ("primary", "pg1"), ("replica", "pg2")]),
+        label_set([
+            ("env", "production"),
+            ("kind", "postgres"),
+            ("primary", "pg1"),
+            ("replica", "pg2"),
+        ]),
         100.0,
         true,
         Some(SourceId(7)),
         vec![],
     );
     let round = evaluate(&set, &data, &snapshot());
-    let r = round.rounds.iter().find(|r| r.rule == "replication_lag").expect("round");
+    let r = round
+        .rounds
+        .iter()
+        .find(|r| r.rule == "replication_lag")
+        .expect("round");
     assert_eq!(r.hits.len(), 1);
     assert!(r.hits[0].stale);
     assert_eq!(r.hits[0].sources, vec![SourceId(7)]);

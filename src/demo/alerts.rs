@@ -148,7 +148,7 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
         match f.kind {
             FaultKind::ReplicaLag => out.push(Draft {
                 labels: {
-                    let mut l = base("PostgresReplicationLag", "postgres", 9187, "critical");
+                    let mut l = base("PostgresReplicationLag", "postgres", 9187, "warning");
                     l.push(("cluster", "prod-pg".into()));
                     l
                 },
@@ -164,7 +164,7 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
             }),
             FaultKind::NodeDown => {
                 out.push(Draft {
-                    labels: base("InstanceDown", "node", 9100, "critical"),
+                    labels: base("InstanceDown", "node", 9100, "warning"),
                     summary: format!("{} is not answering", f.target),
                     description: "node_exporter has been unreachable for more than a minute."
                         .into(),
@@ -196,7 +196,7 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                     ("instance", "prod-web1".into()),
                     ("job", "backup".into()),
                     ("service", f.target.into()),
-                    ("severity", "critical".into()),
+                    ("severity", "warning".into()),
                 ],
                 summary: format!("{} backup older than its RPO", f.target),
                 description: "The last successful backup is older than the 15m RPO.".into(),

@@ -66,9 +66,11 @@ pub trait RuleData {
     fn now(&self) -> DateTime<Utc>;
     /// Every series with this metric name (empty slice if none).
     fn series(&self, name: &str) -> &[InputSeries];
-    /// `(time, value)` points of a series within `(now - window, now]`, oldest first.
-    /// Empty for series without history.
-    fn history(&self, series: &InputSeries, window: Duration) -> Vec<(DateTime<Utc>, f64)>;
+    /// Replace `out` with the `(time, value)` points of a series within
+    /// `(now - window, now]`, oldest first (the latest scrape included); empty for series
+    /// without history. A buffer the caller reuses, because range functions read the
+    /// history of thousands of series per round.
+    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>);
 }
 
 /// A [`RuleData`] filled by hand: for tests and benchmarks.
@@ -137,16 +139,13 @@ impl RuleData for MemoryData {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
-    fn history(&self, series: &InputSeries, window: Duration) -> Vec<(DateTime<Utc>, f64)> {
+    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
+        out.clear();
         let Some(points) = self.history.get(&series.handle) else {
-            return Vec::new();
+            return;
         };
         let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        points
-            .iter()
-            .copied()
-            .filter(|(t, _)| *t > start && *t <= self.now)
-            .collect()
+        out.extend(points.iter().copied().filter(|(t, _)| *t > start && *t <= self.now));
     }
 }
 

@@ -29,7 +29,12 @@ pub struct Round {
 
 /// Evaluate every rule and the external alerts.
 pub fn evaluate(set: &RuleSet, data: &dyn RuleData, snap: &Snapshot) -> Round {
-    let tier_of = |env: &str| snap.environments.iter().find(|e| e.name == env).map(|e| e.tier);
+    let tier_of = |env: &str| {
+        snap.environments
+            .iter()
+            .find(|e| e.name == env)
+            .map(|e| e.tier)
+    };
     let mut out = Round::default();
     for rule in &set.rules {
         match evaluate_rule(rule, data, &tier_of) {
@@ -103,7 +108,11 @@ fn evaluate_rule(
         }
         hits.push(Hit {
             summary: template::render(&rule.summary, &s.labels, s.value),
-            labels: s.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             key,
             environment,
             tier,
@@ -132,13 +141,20 @@ fn evaluate_rule(
     })
 }
 
-fn external_alerts(set: &RuleSet, snap: &Snapshot, tier_of: &dyn Fn(&str) -> Option<Tier>) -> RuleRound {
+fn external_alerts(
+    set: &RuleSet,
+    snap: &Snapshot,
+    tier_of: &dyn Fn(&str) -> Option<Tier>,
+) -> RuleRound {
     let mut hits = Vec::new();
     for a in &snap.alerts {
-        if a.state != AlertState::Firing || a.is_suppressed() || set.alerts.ignore.contains(&a.name) {
+        if a.state != AlertState::Firing || a.is_suppressed() || set.alerts.ignore.contains(&a.name)
+        {
             continue;
         }
-        let Some(src) = snap.source(a.source) else { continue };
+        let Some(src) = snap.source(a.source) else {
+            continue;
+        };
         let tier = tier_of(&src.environment).unwrap_or(Tier::Production);
         let Some(severity): Option<Severity> = set.alerts.severity(a.severity(), tier) else {
             continue;
@@ -151,7 +167,11 @@ fn external_alerts(set: &RuleSet, snap: &Snapshot, tier_of: &dyn Fn(&str) -> Opt
             src.environment,
             a.name,
             a.fingerprint.clone().unwrap_or_else(|| {
-                a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+                a.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             })
         );
         let summary = a

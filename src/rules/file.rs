@@ -150,7 +150,12 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn err(&self, kind: RuleErrorKind, span: Range<usize>, message: impl Into<String>) -> RuleError {
+    fn err(
+        &self,
+        kind: RuleErrorKind,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> RuleError {
         RuleError::Invalid {
             kind,
             // The config diagnostic renders location, line and caret; its own kind field is
@@ -170,7 +175,10 @@ impl Cx<'_> {
             self.err(
                 RuleErrorKind::BadDuration,
                 d.span(),
-                format!("invalid duration `{}`: {e} (write e.g. \"30s\", \"5m\", \"1h\")", d.get_ref()),
+                format!(
+                    "invalid duration `{}`: {e} (write e.g. \"30s\", \"5m\", \"1h\")",
+                    d.get_ref()
+                ),
             )
         })
     }
@@ -179,7 +187,11 @@ impl Cx<'_> {
     fn expr(&self, s: &Spanned<String>) -> Result<lang::Expr, RuleError> {
         lang::parse(s.get_ref()).map_err(|e| {
             let span = self.inner_span(s, e.offset, e.len);
-            self.err(RuleErrorKind::Expression, span, format!("{} (at `{}`)", e.message, e.token))
+            self.err(
+                RuleErrorKind::Expression,
+                span,
+                format!("{} (at `{}`)", e.message, e.token),
+            )
         })
     }
 
@@ -219,7 +231,9 @@ impl Cx<'_> {
                     self.err(
                         RuleErrorKind::BadSeverity,
                         s.span(),
-                        format!("severity {n} is not 1, 2 or 3 (1 = outage, 2 = degradation, 3 = minor)"),
+                        format!(
+                            "severity {n} is not 1, 2 or 3 (1 = outage, 2 = degradation, 3 = minor)"
+                        ),
                     )
                 })
         };
@@ -232,7 +246,9 @@ impl Cx<'_> {
                         return Err(self.err(
                             RuleErrorKind::BadSeverity,
                             s.span(),
-                            format!("unknown tier `{tier}`; expected production, staging or integration"),
+                            format!(
+                                "unknown tier `{tier}`; expected production, staging or integration"
+                            ),
                         ));
                     };
                     by_tier[tier_index(t)] = Some(sev(*n)?);
@@ -267,13 +283,21 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Parsed, RuleError> {
     let cx = Cx { path, text };
     let file: RuleFile = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        cx.err(RuleErrorKind::Syntax, span, e.message().trim_end().to_owned())
+        cx.err(
+            RuleErrorKind::Syntax,
+            span,
+            e.message().trim_end().to_owned(),
+        )
     })?;
     let mut rules: Vec<Rule> = Vec::with_capacity(file.rule.len());
     let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
     for entry in &file.rule {
         let name = entry.name.get_ref();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(cx.err(
                 RuleErrorKind::BadName,
                 entry.name.span(),
@@ -290,8 +314,16 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Parsed, RuleError> {
         }
         rules.push(rule(&cx, entry)?);
     }
-    let incidents = file.incidents.as_ref().map(|i| incidents(&cx, i)).transpose()?;
-    let alerts = file.external_alerts.as_ref().map(|a| alert_mapping(&cx, a)).transpose()?;
+    let incidents = file
+        .incidents
+        .as_ref()
+        .map(|i| incidents(&cx, i))
+        .transpose()?;
+    let alerts = file
+        .external_alerts
+        .as_ref()
+        .map(|a| alert_mapping(&cx, a))
+        .transpose()?;
     Ok(Parsed {
         rules,
         incidents,
@@ -327,7 +359,11 @@ fn rule(cx: &Cx<'_>, e: &RuleEntry) -> Result<Rule, RuleError> {
             };
             let hold_text = format!("{lhs} {op} {}", t.get_ref());
             Some(lang::parse(&hold_text).map_err(|err| {
-                cx.err(RuleErrorKind::BadHysteresis, t.span(), format!("clear_threshold: {}", err.message))
+                cx.err(
+                    RuleErrorKind::BadHysteresis,
+                    t.span(),
+                    format!("clear_threshold: {}", err.message),
+                )
             })?)
         }
         (None, None) => None,
@@ -353,7 +389,12 @@ fn rule(cx: &Cx<'_>, e: &RuleEntry) -> Result<Rule, RuleError> {
         expr_text: e.expr.get_ref().trim().to_owned(),
         expr,
         hold,
-        for_: e.for_.as_ref().map(|d| cx.duration(d)).transpose()?.unwrap_or_default(),
+        for_: e
+            .for_
+            .as_ref()
+            .map(|d| cx.duration(d))
+            .transpose()?
+            .unwrap_or_default(),
         clear_for: e
             .clear_for
             .as_ref()
@@ -383,7 +424,10 @@ fn incidents(cx: &Cx<'_>, i: &IncidentsFile) -> Result<IncidentSettings, RuleErr
     if let Some(v) = &i.keep_resolved {
         s.keep_resolved = Some(cx.duration(v)?);
     }
-    for (field, value) in [(&mut s.flap_low, &i.flap_low), (&mut s.flap_high, &i.flap_high)] {
+    for (field, value) in [
+        (&mut s.flap_low, &i.flap_low),
+        (&mut s.flap_high, &i.flap_high),
+    ] {
         if let Some(v) = value {
             if !(0.0..=100.0).contains(v.get_ref()) {
                 return Err(cx.err(
@@ -405,13 +449,23 @@ fn alert_mapping(cx: &Cx<'_>, a: &ExternalAlertsFile) -> Result<AlertMapping, Ru
             return Err(cx.err(
                 RuleErrorKind::BadSeverity,
                 tier.span(),
-                format!("unknown tier `{}`; expected production, staging or integration", tier.get_ref()),
+                format!(
+                    "unknown tier `{}`; expected production, staging or integration",
+                    tier.get_ref()
+                ),
             ));
         };
         for (label, n) in table {
-            let sev = u8::try_from(*n.get_ref()).ok().and_then(Severity::from_number).ok_or_else(|| {
-                cx.err(RuleErrorKind::BadSeverity, n.span(), format!("severity {} is not 1, 2 or 3", n.get_ref()))
-            })?;
+            let sev = u8::try_from(*n.get_ref())
+                .ok()
+                .and_then(Severity::from_number)
+                .ok_or_else(|| {
+                    cx.err(
+                        RuleErrorKind::BadSeverity,
+                        n.span(),
+                        format!("severity {} is not 1, 2 or 3", n.get_ref()),
+                    )
+                })?;
             by_tier[tier_index(t)].insert(label.clone(), sev);
         }
     }
@@ -440,9 +494,8 @@ fn split_comparison(expr: &str) -> Option<(&str, &str)> {
                 b'>' | b'<' | b'=' | b'!' if depth == 0 => {
                     let two = bytes.get(i + 1) == Some(&b'=');
                     let op_len = if two { 2 } else { 1 };
-                    if b == b'=' && !two || b == b'!' && !two {
-                        // `=~`-like or lone `=`: not a comparison at top level.
-                    } else {
+                    // A lone `=` or `!` (as in `=~`, `!~`) is not a comparison.
+                    if two || b == b'<' || b == b'>' {
                         last = Some((i, op_len));
                     }
                     i += op_len;
@@ -466,9 +519,19 @@ mod tests {
     #[test]
     fn splits_top_level_comparisons_only() {
         assert_eq!(split_comparison("x > 30"), Some(("x", ">")));
-        assert_eq!(split_comparison("a{l=\">\"} >= 2"), Some(("a{l=\">\"}", ">=")));
-        assert_eq!(split_comparison("sum(x > 1) / y < 0.5"), Some(("sum(x > 1) / y", "<")));
-        assert_eq!(split_comparison("x > y"), None, "right side must be a number");
+        assert_eq!(
+            split_comparison("a{l=\">\"} >= 2"),
+            Some(("a{l=\">\"}", ">="))
+        );
+        assert_eq!(
+            split_comparison("sum(x > 1) / y < 0.5"),
+            Some(("sum(x > 1) / y", "<"))
+        );
+        assert_eq!(
+            split_comparison("x > y"),
+            None,
+            "right side must be a number"
+        );
         assert_eq!(split_comparison("rate(x[5m])"), None);
     }
 }

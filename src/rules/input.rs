@@ -2,152 +2,268 @@
 //! the console's domain views as synthetic series (`node_up`, `replication_lag_seconds`,
 //! `backup_age_seconds`, `health_up`, `up`, …) — the names the default pack documents.
 //!
-//! Only metric names some rule reads are built, and the enriched label set of each exporter
-//! series is cached across rounds, so a round costs little more than the rules themselves.
+//! Built every round, so it is built cheaply: only metric names some rule reads are kept;
+//! each exporter series' verdict (unwanted, or wanted with its enriched label set) is cached
+//! by source and series index until the table's layout changes; synthetic label sets are
+//! shared between rounds; the per-name buckets are reused.
 
-use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 
-use super::data::{InputSeries, LabelSet, RuleData, label_set};
-use crate::config::settings::{SourceId, SourceKind};
+use super::data::{InputSeries, LabelSet, RuleData, label, label_set};
+use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
-use crate::store::{Snapshot, Store};
+use crate::store::series::Series;
+use crate::store::{Snapshot, SourceState, Store};
 
-/// Handles above this are synthetic series (no history).
+/// Handle of synthetic series (no history).
 const SYNTHETIC: u64 = u64::MAX;
 
-/// Builds [`StoreData`] each round, keeping label sets between rounds.
+/// Past this many cached synthetic label sets the cache starts over (alert labels churn).
+const SYNTH_CACHE_LIMIT: usize = 200_000;
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Unwanted,
+    Wanted { slot: usize, labels: LabelSet },
+}
+
+#[derive(Debug, Default)]
+struct SourceCache {
+    layout: u64,
+    entries: Vec<Option<Entry>>,
+}
+
+/// Builds [`StoreData`] each round, keeping what can be kept between rounds.
 #[derive(Debug, Default)]
 pub struct InputBuilder {
-    names: HashSet<String>,
-    /// (source, series index) → (table layout, enriched labels).
-    cache: FxHashMap<(u32, u32), (u64, LabelSet)>,
+    /// Wanted metric name → bucket.
+    slots: FxHashMap<Arc<str>, usize>,
+    names: Vec<Arc<str>>,
+    sources: Vec<SourceCache>,
+    synth: FxHashMap<u64, LabelSet>,
+    /// Labels of each source's `up` and node series: fixed by the config, so built once.
+    per_source: Vec<Option<(LabelSet, Option<LabelSet>)>>,
+    buckets: Vec<Vec<InputSeries>>,
 }
 
 impl InputBuilder {
     /// `names`: every metric name the rules read (see `RuleSet::metric_names`).
-    pub fn new(names: HashSet<String>) -> Self {
-        Self {
-            names,
-            cache: FxHashMap::default(),
+    pub fn new(names: impl IntoIterator<Item = String>) -> Self {
+        let mut b = Self::default();
+        for n in names {
+            let name: Arc<str> = Arc::from(n.as_str());
+            if !b.slots.contains_key(&name) {
+                b.slots.insert(name.clone(), b.names.len());
+                b.names.push(name);
+            }
         }
+        b.buckets = vec![Vec::new(); b.names.len()];
+        b
     }
 
     /// The rule data for this round.
-    pub fn build<'s>(&mut self, store: &'s Store, snap: &Snapshot, now: DateTime<Utc>) -> StoreData<'s> {
-        let mut data = StoreData {
+    pub fn build<'a>(&'a mut self, store: &'a Store, snap: &Snapshot, now: DateTime<Utc>) -> StoreData<'a> {
+        for bucket in &mut self.buckets {
+            bucket.clear();
+        }
+        self.exporter_series(store, snap);
+        self.synthetic(store, snap);
+        StoreData {
             now,
             store,
-            by_name: FxHashMap::default(),
-        };
-        let stale = |id: SourceId| snap.is_stale(id);
-        for state in store.sources() {
-            let SourceKind::Metrics(_) = &state.spec.kind else {
-                continue;
-            };
-            let id = state.spec.id;
-            let source_stale = stale(id);
-            let table = &state.table;
-            for (idx, series) in table.present_indexed() {
-                if !self.names.contains(&*series.name) {
-                    continue;
-                }
-                let key = (id.0, idx as u32);
-                let labels = match self.cache.get(&key) {
-                    Some((layout, labels)) if *layout == table.layout() => labels.clone(),
-                    _ => {
-                        let labels = enriched(state, series);
-                        self.cache.insert(key, (table.layout(), labels.clone()));
-                        labels
-                    }
-                };
-                data.push(InputSeries {
-                    name: Arc::from(&*series.name),
-                    labels,
-                    value: series.value,
-                    stale: source_stale,
-                    source: Some(id),
-                    handle: (u64::from(id.0) << 32) | idx as u64,
-                });
-            }
+            slots: &self.slots,
+            buckets: &self.buckets,
         }
-        self.synthetic(&mut data, store, snap);
-        data
     }
 
-    fn synthetic(&self, data: &mut StoreData<'_>, store: &Store, snap: &Snapshot) {
-        let want = |n: &str| self.names.contains(n);
-        let mut emit = |data: &mut StoreData<'_>, name: &str, labels: &LabelSet, value: f64, stale: bool, source: Option<SourceId>| {
-            if want(name) && value.is_finite() {
-                data.push(InputSeries {
-                    name: Arc::from(name),
-                    labels: labels.clone(),
-                    value,
-                    stale,
-                    source,
-                    handle: SYNTHETIC,
-                });
+    fn exporter_series(&mut self, store: &Store, snap: &Snapshot) {
+        for state in store.sources() {
+            if !matches!(state.spec.kind, SourceKind::Metrics(_)) {
+                continue;
             }
-        };
+            let id = state.spec.id;
+            let sidx = id.0 as usize;
+            if self.sources.len() <= sidx {
+                self.sources.resize_with(sidx + 1, SourceCache::default);
+            }
+            let table = &state.table;
+            let cache = &mut self.sources[sidx];
+            if cache.layout != table.layout() {
+                cache.entries.clear();
+                cache.layout = table.layout();
+            }
+            let stale = snap.is_stale(id);
+            for (idx, series) in table.present_indexed() {
+                if cache.entries.len() <= idx {
+                    cache.entries.resize(idx + 1, None);
+                }
+                let entry = cache.entries[idx].get_or_insert_with(|| match self.slots.get(&*series.name) {
+                    Some(&slot) => Entry::Wanted {
+                        slot,
+                        labels: enriched(state, series),
+                    },
+                    None => Entry::Unwanted,
+                });
+                if let Entry::Wanted { slot, labels } = entry {
+                    self.buckets[*slot].push(InputSeries {
+                        name: self.names[*slot].clone(),
+                        labels: labels.clone(),
+                        value: series.value,
+                        stale,
+                        source: Some(id),
+                        handle: (u64::from(id.0) << 32) | idx as u64,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A shared label set for these pairs (any order), built once and reused.
+    fn labels(&mut self, pairs: &[(&str, &str)]) -> LabelSet {
+        let mut sorted: Vec<(&str, &str)> = pairs.to_vec();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        sorted.dedup_by(|later, earlier| {
+            if later.0 == earlier.0 {
+                earlier.1 = later.1;
+                true
+            } else {
+                false
+            }
+        });
+        let mut h = FxHasher::default();
+        sorted.hash(&mut h);
+        let key = h.finish();
+        if let Some(set) = self.synth.get(&key)
+            && set.len() == sorted.len()
+            && sorted.iter().all(|(k, v)| label(set, k) == Some(v))
+        {
+            return set.clone();
+        }
+        if self.synth.len() >= SYNTH_CACHE_LIMIT {
+            self.synth.clear();
+        }
+        let set = label_set(sorted);
+        self.synth.insert(key, set.clone());
+        set
+    }
+
+    /// `up` labels of a source, and the labels of the node it describes (node preset).
+    fn source_labels(&mut self, state: &SourceState) -> (LabelSet, Option<LabelSet>) {
+        let idx = state.spec.id.0 as usize;
+        if let Some(Some(cached)) = self.per_source.get(idx) {
+            return cached.clone();
+        }
+        let spec = &state.spec;
+        let mut pairs: Vec<(&str, &str)> =
+            vec![("env", &spec.environment), ("source", &spec.name), ("kind", spec.kind_name())];
+        let mut node = None;
+        if let SourceKind::Metrics(m) = &spec.kind {
+            pairs.push(("preset", m.preset.as_str()));
+            placement_pairs(&m.placement, &mut pairs);
+            if m.preset == crate::config::settings::Preset::Node {
+                // The same identity the node preset gives the node.
+                let name = m.placement.node.as_deref().unwrap_or(&spec.name);
+                let mut n = vec![("env", spec.environment.as_str()), ("node", name)];
+                if let Some(r) = &m.placement.role {
+                    n.push(("role", r));
+                }
+                if let Some(c) = &m.placement.cluster {
+                    n.push(("cluster", c));
+                }
+                node = Some(label_set(n));
+            }
+        } else {
+            pairs.push(("preset", ""));
+        }
+        let entry = (label_set(pairs), node);
+        if self.per_source.len() <= idx {
+            self.per_source.resize(idx + 1, None);
+        }
+        self.per_source[idx] = Some(entry.clone());
+        entry
+    }
+
+    fn emit(&mut self, name: &str, labels: &LabelSet, value: f64, stale: bool, source: Option<SourceId>) {
+        let Some(&slot) = self.slots.get(name) else { return };
+        if value.is_finite() {
+            self.buckets[slot].push(InputSeries {
+                name: self.names[slot].clone(),
+                labels: labels.clone(),
+                value,
+                stale,
+                source,
+                handle: SYNTHETIC,
+            });
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.slots.contains_key(name)
+    }
+
+    fn synthetic(&mut self, store: &Store, snap: &Snapshot) {
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
 
-        for src in &snap.sources {
-            let Some(state) = store.source(src.id) else { continue };
-            let mut pairs: Vec<(&str, String)> = vec![
-                ("env", src.environment.clone()),
-                ("source", src.name.clone()),
-                ("kind", src.kind.to_owned()),
-            ];
-            if let SourceKind::Metrics(m) = &state.spec.kind {
-                pairs.push(("preset", m.preset.as_str().to_owned()));
-                placement_pairs(&m.placement, &mut pairs);
-            } else {
-                pairs.push(("preset", String::new()));
+        if self.wants("up") {
+            for src in &snap.sources {
+                let Some(state) = store.source(src.id) else { continue };
+                let labels = self.source_labels(state).0;
+                let up = matches!(src.health, SourceHealth::Ok { .. } | SourceHealth::Stale { .. })
+                    && state.is_up();
+                // `up` is about the poll itself: never stale, and tied to no source, so a
+                // failing source makes it 0 rather than making it unknown.
+                self.emit("up", &labels, flag(up), false, None);
             }
-            let up = matches!(src.health, SourceHealth::Ok { .. } | SourceHealth::Stale { .. })
-                && state.is_up();
-            // `up` is about the poll itself, so it is never stale.
-            emit(data, "up", &label_set(pairs), flag(up), false, Some(src.id));
         }
 
         for n in &snap.nodes {
-            let mut pairs = vec![("env", n.environment.clone()), ("node", n.name.clone())];
-            if let Some(r) = &n.role {
-                pairs.push(("role", r.clone()));
-            }
-            if let Some(c) = &n.cluster {
-                pairs.push(("cluster", c.clone()));
-            }
-            let labels = label_set(pairs);
+            let cached = store.source(n.source).and_then(|state| self.source_labels(state).1);
+            let labels = match cached {
+                Some(l) => l,
+                None => {
+                    let mut pairs = vec![("env", n.environment.as_str()), ("node", n.name.as_str())];
+                    if let Some(r) = &n.role {
+                        pairs.push(("role", r));
+                    }
+                    if let Some(c) = &n.cluster {
+                        pairs.push(("cluster", c));
+                    }
+                    self.labels(&pairs)
+                }
+            };
             let stale = snap.is_stale(n.source);
-            emit(data, "node_up", &labels, flag(n.up), false, Some(n.source));
+            // Like `up`: derived from the poll outcome, so it never depends on fresh data.
+            self.emit("node_up", &labels, flag(n.up), false, None);
             if let Some(v) = n.cpu_percent {
-                emit(data, "node_cpu_percent", &labels, v, stale, Some(n.source));
+                self.emit("node_cpu_percent", &labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.memory_percent {
-                emit(data, "node_memory_percent", &labels, v, stale, Some(n.source));
+                self.emit("node_memory_percent", &labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.root_disk_percent {
-                emit(data, "node_disk_used_percent", &labels, v, stale, Some(n.source));
+                self.emit("node_disk_used_percent", &labels, v, stale, Some(n.source));
             }
         }
 
-        let mut galera_expected: FxHashMap<(String, String), usize> = FxHashMap::default();
-        for state in store.sources() {
-            if let SourceKind::Metrics(m) = &state.spec.kind
-                && m.placement.role.as_deref() == Some("galera")
-            {
-                let cluster = m.placement.cluster.clone().unwrap_or_else(|| "galera".to_owned());
-                *galera_expected.entry((state.spec.environment.clone(), cluster)).or_default() += 1;
+        if self.wants("galera_cluster_expected") {
+            let mut expected: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+            for state in store.sources() {
+                if let SourceKind::Metrics(m) = &state.spec.kind
+                    && m.placement.role.as_deref() == Some("galera")
+                {
+                    let cluster = m.placement.cluster.as_deref().unwrap_or("galera");
+                    *expected.entry((&state.spec.environment, cluster)).or_default() += 1;
+                }
             }
-        }
-        for ((env, cluster), n) in &galera_expected {
-            let labels = label_set([("env", env.as_str()), ("cluster", cluster.as_str())]);
-            emit(data, "galera_cluster_expected", &labels, *n as f64, false, None);
+            for ((env, cluster), n) in expected {
+                let labels = self.labels(&[("env", env), ("cluster", cluster)]);
+                self.emit("galera_cluster_expected", &labels, n as f64, false, None);
+            }
         }
 
         for l in &snap.links {
@@ -161,77 +277,70 @@ impl InputBuilder {
                 ..
             } = &l.state
             {
-                let labels = label_set([
-                    ("env", l.environment.as_str()),
-                    ("cluster", l.primary.as_str()),
-                    ("node", l.replica.as_str()),
-                ]);
-                let member_up = !snap.is_stale(l.source)
-                    && store.source(l.source).is_some_and(|s| s.is_up());
-                emit(data, "galera_member_up", &labels, flag(member_up), false, src);
-                emit(data, "galera_local_state", &labels, *local_state as f64, stale, src);
-                emit(data, "galera_ready", &labels, flag(*ready), stale, src);
-                emit(data, "galera_primary", &labels, flag(cluster_status == "Primary"), stale, src);
-                emit(data, "galera_cluster_size", &labels, *cluster_size as f64, stale, src);
+                let labels = self.labels(&[("env", &l.environment), ("cluster", &l.primary), ("node", &l.replica)]);
+                let member_up = !stale && store.source(l.source).is_some_and(SourceState::is_up);
+                self.emit("galera_member_up", &labels, flag(member_up), false, None);
+                self.emit("galera_local_state", &labels, *local_state as f64, stale, src);
+                self.emit("galera_ready", &labels, flag(*ready), stale, src);
+                self.emit("galera_primary", &labels, flag(cluster_status == "Primary"), stale, src);
+                self.emit("galera_cluster_size", &labels, *cluster_size as f64, stale, src);
                 continue;
             }
             let mut pairs = vec![
-                ("env", l.environment.clone()),
-                ("kind", kind_label(l.kind).to_owned()),
-                ("primary", l.primary.clone()),
-                ("replica", l.replica.clone()),
+                ("env", l.environment.as_str()),
+                ("kind", kind_label(l.kind)),
+                ("primary", l.primary.as_str()),
+                ("replica", l.replica.as_str()),
             ];
             if let Some(c) = &l.cluster {
-                pairs.push(("cluster", c.clone()));
+                pairs.push(("cluster", c));
             }
-            let labels = label_set(pairs);
+            let labels = self.labels(&pairs);
             if let Some(v) = l.lag_seconds {
-                emit(data, "replication_lag_seconds", &labels, v, stale, src);
+                self.emit("replication_lag_seconds", &labels, v, stale, src);
             }
             if let Some(v) = l.lag_bytes {
-                emit(data, "replication_lag_bytes", &labels, v, stale, src);
+                self.emit("replication_lag_bytes", &labels, v, stale, src);
             }
             match &l.state {
                 LinkState::Threads { io_running, sql_running } => {
-                    emit(data, "replication_io_running", &labels, flag(*io_running), stale, src);
-                    emit(data, "replication_sql_running", &labels, flag(*sql_running), stale, src);
+                    self.emit("replication_io_running", &labels, flag(*io_running), stale, src);
+                    self.emit("replication_sql_running", &labels, flag(*sql_running), stale, src);
                 }
-                LinkState::Link { up } => {
-                    emit(data, "replication_link_up", &labels, flag(*up), stale, src);
-                }
+                LinkState::Link { up } => self.emit("replication_link_up", &labels, flag(*up), stale, src),
                 LinkState::Streaming { attached } => {
-                    emit(data, "replication_streaming", &labels, flag(*attached), stale, src);
+                    self.emit("replication_streaming", &labels, flag(*attached), stale, src);
                 }
                 LinkState::Galera { .. } | LinkState::Unknown => {}
             }
         }
 
         for h in &snap.health {
-            let labels = label_set([("env", h.environment.as_str()), ("check", h.name.as_str())]);
+            let labels = self.labels(&[("env", &h.environment), ("check", &h.name)]);
             let stale = snap.is_stale(h.source);
             if let Some(r) = &h.result {
-                emit(data, "health_up", &labels, flag(r.up), stale, Some(h.source));
+                self.emit("health_up", &labels, flag(r.up), stale, Some(h.source));
                 if r.status.is_some() {
-                    emit(data, "health_latency_seconds", &labels, r.latency.as_secs_f64(), stale, Some(h.source));
+                    self.emit("health_latency_seconds", &labels, r.latency.as_secs_f64(), stale, Some(h.source));
                 }
             }
         }
 
         for b in &snap.backups {
-            let labels = label_set([("env", b.environment.as_str()), ("service", b.service.as_str())]);
+            let labels = self.labels(&[("env", &b.environment), ("service", &b.service)]);
             let stale = snap.is_stale(b.source);
             let src = Some(b.source);
             if let Some(age) = b.age {
-                emit(data, "backup_age_seconds", &labels, age.as_secs_f64(), stale, src);
+                self.emit("backup_age_seconds", &labels, age.as_secs_f64(), stale, src);
             }
             if let Some(iv) = b.interval {
-                emit(data, "backup_interval_seconds", &labels, iv.as_secs_f64(), false, None);
+                self.emit("backup_interval_seconds", &labels, iv.as_secs_f64(), false, None);
             }
             if let Some(rpo) = b.rpo {
-                emit(data, "backup_rpo_seconds", &labels, rpo.as_secs_f64(), false, None);
+                self.emit("backup_rpo_seconds", &labels, rpo.as_secs_f64(), false, None);
             }
             if let Some(size) = b.size_bytes {
-                emit(data, "backup_size_bytes", &labels, size, stale, src);
+                self.emit("backup_size_bytes", &labels, size, stale, src);
             }
         }
 
@@ -239,23 +348,25 @@ impl InputBuilder {
             if c.coverage.is_empty() {
                 continue;
             }
-            let labels = label_set([("env", c.environment.as_str()), ("service", c.service.as_str())]);
+            let labels = self.labels(&[("env", &c.environment), ("service", &c.service)]);
             let stale = snap.is_stale(c.source);
             let missing = c.missing().count() as f64;
-            emit(data, "backup_retention_missing_slots", &labels, missing, stale, Some(c.source));
-            emit(data, "backup_retention_slots", &labels, c.coverage.len() as f64, stale, Some(c.source));
+            self.emit("backup_retention_missing_slots", &labels, missing, stale, Some(c.source));
+            self.emit("backup_retention_slots", &labels, c.coverage.len() as f64, stale, Some(c.source));
         }
 
-        for a in &snap.alerts {
-            if a.state != AlertState::Firing || a.is_suppressed() {
-                continue;
+        if self.wants("alert_firing") {
+            for a in &snap.alerts {
+                if a.state != AlertState::Firing || a.is_suppressed() {
+                    continue;
+                }
+                let env = snap.source(a.source).map_or("", |s| s.environment.as_str());
+                let mut pairs: Vec<(&str, &str)> = a.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                pairs.push(("env", env));
+                pairs.push(("alertname", &a.name));
+                let labels = self.labels(&pairs);
+                self.emit("alert_firing", &labels, 1.0, snap.is_stale(a.source), Some(a.source));
             }
-            let env = snap.source(a.source).map(|s| s.environment.clone()).unwrap_or_default();
-            let mut pairs: Vec<(String, String)> =
-                a.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            pairs.push(("env".to_owned(), env));
-            pairs.push(("alertname".to_owned(), a.name.clone()));
-            emit(data, "alert_firing", &label_set(pairs), 1.0, snap.is_stale(a.source), Some(a.source));
         }
     }
 }
@@ -270,47 +381,44 @@ pub fn kind_label(kind: ReplicationKind) -> &'static str {
     }
 }
 
-fn placement_pairs(p: &crate::config::settings::Placement, pairs: &mut Vec<(&'static str, String)>) {
+fn placement_pairs<'p>(p: &'p Placement, pairs: &mut Vec<(&'static str, &'p str)>) {
     for (name, value) in [("node", &p.node), ("role", &p.role), ("cluster", &p.cluster), ("service", &p.service)] {
         if let Some(v) = value {
-            pairs.push((name, v.clone()));
+            pairs.push((name, v));
         }
     }
 }
 
 /// An exporter series' labels plus its source's: `env` and `source` always the console's;
 /// placement labels only where the exporter did not set the same label itself.
-fn enriched(state: &crate::store::SourceState, series: &crate::store::series::Series) -> LabelSet {
-    let mut pairs: Vec<(String, String)> = Vec::with_capacity(series.labels.len() + 8);
+fn enriched(state: &SourceState, series: &Series) -> LabelSet {
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(series.labels.len() + 8);
     if let SourceKind::Metrics(m) = &state.spec.kind {
         let mut placement = Vec::new();
         placement_pairs(&m.placement, &mut placement);
-        pairs.extend(placement.into_iter().map(|(k, v)| (k.to_owned(), v)));
-        pairs.extend(m.placement.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        pairs.extend(placement);
+        pairs.extend(m.placement.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
-    pairs.extend(series.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    pairs.push(("env".to_owned(), state.spec.environment.clone()));
-    pairs.push(("source".to_owned(), state.spec.name.clone()));
+    pairs.extend(series.labels.iter().map(|(k, v)| (&**k, &**v)));
+    pairs.push(("env", &state.spec.environment));
+    pairs.push(("source", &state.spec.name));
     // label_set keeps the last of duplicate names: exporter labels beat placement, and the
     // console's env/source beat both.
     label_set(pairs)
 }
 
 /// Rule data for one round.
-pub struct StoreData<'s> {
+pub struct StoreData<'a> {
     now: DateTime<Utc>,
-    store: &'s Store,
-    by_name: FxHashMap<Arc<str>, Vec<InputSeries>>,
+    store: &'a Store,
+    slots: &'a FxHashMap<Arc<str>, usize>,
+    buckets: &'a [Vec<InputSeries>],
 }
 
 impl StoreData<'_> {
-    fn push(&mut self, s: InputSeries) {
-        self.by_name.entry(s.name.clone()).or_default().push(s);
-    }
-
     /// How many input series this round carries (for diagnostics and benches).
     pub fn series_count(&self) -> usize {
-        self.by_name.values().map(Vec::len).sum()
+        self.buckets.iter().map(Vec::len).sum()
     }
 }
 
@@ -320,27 +428,23 @@ impl RuleData for StoreData<'_> {
     }
 
     fn series(&self, name: &str) -> &[InputSeries] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.slots.get(name).map_or(&[], |&slot| self.buckets[slot].as_slice())
     }
 
-    fn history(&self, series: &InputSeries, window: Duration) -> Vec<(DateTime<Utc>, f64)> {
+    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
+        out.clear();
         if series.handle == SYNTHETIC {
-            return Vec::new();
+            return;
         }
         let source = SourceId((series.handle >> 32) as u32);
         let idx = (series.handle & 0xffff_ffff) as usize;
         let Some(state) = self.store.source(source) else {
-            return Vec::new();
+            return;
         };
         let Some(s) = state.table.get(idx) else {
-            return Vec::new();
+            return;
         };
         let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        state
-            .table
-            .history(s)
-            .into_iter()
-            .filter(|(t, _)| *t > start && *t <= self.now)
-            .collect()
+        state.table.history_between(s, start, self.now, out);
     }
 }

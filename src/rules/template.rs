@@ -24,7 +24,10 @@ pub fn check(template: &str) -> Result<(), (usize, String)> {
             None => (inner, None),
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err((base + open, format!("`{{{{{inner}}}}}` is not a label name or `value`")));
+            return Err((
+                base + open,
+                format!("`{{{{{inner}}}}}` is not a label name or `value`"),
+            ));
         }
         if let Some(f) = filter {
             if name != "value" {
@@ -33,7 +36,10 @@ pub fn check(template: &str) -> Result<(), (usize, String)> {
             if !FILTERS.contains(&f) {
                 return Err((
                     base + open,
-                    format!("unknown filter `{f}`; expected one of: {}", FILTERS.join(", ")),
+                    format!(
+                        "unknown filter `{f}`; expected one of: {}",
+                        FILTERS.join(", ")
+                    ),
                 ));
             }
         }
@@ -99,7 +105,11 @@ mod tests {
     fn renders_labels_and_filters() {
         let l = label_set([("env", "prod"), ("replica", "db2")]);
         assert_eq!(
-            render("{{replica}} in {{env}} is {{value|duration}} behind ({{missing}})", &l, 125.0),
+            render(
+                "{{replica}} in {{env}} is {{value|duration}} behind ({{missing}})",
+                &l,
+                125.0
+            ),
             "db2 in prod is 2m05s behind (?)"
         );
         assert_eq!(render("{{value|percent}}", &l, 0.053), "5.3 %");

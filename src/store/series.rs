@@ -273,6 +273,27 @@ impl SeriesTable {
             .collect()
     }
 
+    /// Replace `out` with the points of a series with `start < time <= end`, oldest first.
+    pub fn history_between(
+        &self,
+        series: &Series,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        out: &mut Vec<(DateTime<Utc>, f64)>,
+    ) {
+        out.clear();
+        let cap = self.capacity() as u64;
+        let first = self.generation.saturating_sub(cap - 1).max(1);
+        for g in first..=self.generation {
+            let slot = self.slot(g);
+            let Some(t) = self.times[slot] else { continue };
+            let v = series.history[slot];
+            if t > start && t <= end && !v.is_nan() {
+                out.push((t, v));
+            }
+        }
+    }
+
     /// Per-second increase of a counter series over at most `window`, from the oldest point
     /// inside the window to the latest, correcting for resets as Prometheus does.
     pub fn rate(&self, series: &Series, window: chrono::Duration) -> Option<f64> {

@@ -39,7 +39,11 @@ impl Snapshot {
     }
 
     pub fn source(&self, id: crate::config::settings::SourceId) -> Option<&SourceStatus> {
-        self.sources.iter().find(|s| s.id == id)
+        // Sources are listed in id order, so the id is normally the index.
+        match self.sources.get(id.0 as usize) {
+            Some(s) if s.id == id => Some(s),
+            _ => self.sources.iter().find(|s| s.id == id),
+        }
     }
 
     /// True when the source's data is not current (failing, stale or never polled).

@@ -127,18 +127,26 @@ impl App {
             .filter(|i| self.show_resolved || i.lifecycle != Lifecycle::Resolved)
             .collect();
         rows.sort_by(|a, b| {
-            (a.lifecycle == Lifecycle::Resolved, a.severity, a.opened_at, a.id.0).cmp(&(
-                b.lifecycle == Lifecycle::Resolved,
-                b.severity,
-                b.opened_at,
-                b.id.0,
-            ))
+            (
+                a.lifecycle == Lifecycle::Resolved,
+                a.severity,
+                a.opened_at,
+                a.id.0,
+            )
+                .cmp(&(
+                    b.lifecycle == Lifecycle::Resolved,
+                    b.severity,
+                    b.opened_at,
+                    b.id.0,
+                ))
         });
         rows
     }
 
     pub fn selected_incident(&self) -> Option<IncidentId> {
-        self.incident_rows().get(self.selected[Tab::Incidents.index()]).map(|i| i.id)
+        self.incident_rows()
+            .get(self.selected[Tab::Incidents.index()])
+            .map(|i| i.id)
     }
 
     /// Rows in the current tab, for selection bounds.

@@ -16,7 +16,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let now = app.fleet().taken_at.unwrap_or_default();
     let incidents = app.incident_rows();
     let pending = &app.situation.pending;
-    let mut rows: Vec<Row<'static>> = incidents.iter().map(|i| incident_row(i, now, theme)).collect();
+    let mut rows: Vec<Row<'static>> = incidents
+        .iter()
+        .map(|i| incident_row(i, now, theme))
+        .collect();
     rows.extend(pending.iter().map(|p| {
         Row::new(vec![
             Cell::from("—"),
@@ -32,13 +35,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let errors = &app.situation.rule_errors;
     let [list, footer] = Layout::vertical([
         Constraint::Min(3),
-        Constraint::Length(if errors.is_empty() { 0 } else { errors.len().min(4) as u16 + 1 }),
+        Constraint::Length(if errors.is_empty() {
+            0
+        } else {
+            errors.len().min(4) as u16 + 1
+        }),
     ])
     .areas(area);
     let title = format!(
         "Incidents: {} open{}",
-        incidents.iter().filter(|i| i.display_state() != DisplayState::Resolved).count(),
-        if app.show_resolved { ", resolved shown (A hides)" } else { " (A shows resolved)" }
+        incidents
+            .iter()
+            .filter(|i| i.display_state() != DisplayState::Resolved)
+            .count(),
+        if app.show_resolved {
+            ", resolved shown (A hides)"
+        } else {
+            " (A shows resolved)"
+        }
     );
     widgets::table(
         frame,
@@ -47,7 +61,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         theme,
         &widgets::Columns {
             title: &title,
-            header: &["ID", "Env", "Severity", "State", "Summary", "Age", "Respond in"],
+            header: &[
+                "ID",
+                "Env",
+                "Severity",
+                "State",
+                "Summary",
+                "Age",
+                "Respond in",
+            ],
             widths: &[
                 Constraint::Length(9),
                 Constraint::Length(12),
@@ -67,7 +89,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             .map(|e| Line::from(Span::styled(format!("▲ {e}"), theme.warn)))
             .collect();
         frame.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title("Rule errors")),
+            Paragraph::new(lines)
+                .block(Block::default().borders(Borders::TOP).title("Rule errors")),
             footer,
         );
     }
@@ -95,7 +118,10 @@ fn incident_row(i: &Incident, now: chrono::DateTime<chrono::Utc>, theme: &Theme)
     };
     let deadline = match i.remaining(now) {
         Some(left) if i.breached(now) => Span::styled(
-            format!("✖ {} over", format::duration((-left).to_std().unwrap_or_default())),
+            format!(
+                "✖ {} over",
+                format::duration((-left).to_std().unwrap_or_default())
+            ),
             theme.crit,
         ),
         Some(left) => Span::raw(format::duration(left.to_std().unwrap_or_default())),

@@ -159,7 +159,11 @@ async fn event_loop(
     options: &UiOptions,
 ) -> anyhow::Result<()> {
     let theme = &options.theme;
-    let mut app = App::new(snapshots.borrow_and_update().clone(), options.demo, options.user.clone());
+    let mut app = App::new(
+        snapshots.borrow_and_update().clone(),
+        options.demo,
+        options.user.clone(),
+    );
     let mut sev1_seen = app.situation.sev1_opened;
     let mut events = EventStream::new();
     terminal.draw(|f| draw(f, &app, theme))?;

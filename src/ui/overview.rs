@@ -74,7 +74,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .count();
             let mut by_sev = [0usize; 3];
             for i in app.incident_rows() {
-                if i.environment == env.name && i.lifecycle != crate::incident::Lifecycle::Resolved {
+                if i.environment == env.name && i.lifecycle != crate::incident::Lifecycle::Resolved
+                {
                     by_sev[usize::from(i.severity.number()) - 1] += 1;
                 }
             }
@@ -146,6 +147,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                     Span::raw(" "),
                     Span::raw(env.name.clone()),
                 ])),
+                Cell::from(incidents_cell),
                 Cell::from(Span::styled(
                     format!("{health_up}/{}", health.len()),
                     health_style,

@@ -338,9 +338,11 @@ impl Evaluator<'_> {
                 let Ok(Node::Range(sel, window)) = arg(0) else {
                     return Ok(V::Vector(Vec::new()));
                 };
-                let present = self
-                    .matching_series(sel)
-                    .any(|s| !self.data.history(s, *window).is_empty());
+                let mut points = Vec::new();
+                let present = self.matching_series(sel).any(|s| {
+                    self.data.history(s, *window, &mut points);
+                    !points.is_empty()
+                });
                 if present {
                     V::Vector(Vec::new())
                 } else {
@@ -352,8 +354,9 @@ impl Evaluator<'_> {
                     return Ok(V::Vector(Vec::new()));
                 };
                 let mut out = Vec::new();
+                let mut points = Vec::new();
                 for s in self.matching_series(sel) {
-                    let points = self.data.history(s, *window);
+                    self.data.history(s, *window, &mut points);
                     let Some(value) = over_time(range_func, &points) else {
                         continue;
                     };

@@ -1,0 +1,198 @@
+//! One evaluation round of the default rule pack over 50 environments × 100 nodes.
+//!
+//! Each node has a node_exporter-shaped source (CPU counters, memory, root filesystem,
+//! load, systemd restarts) and an app source (`http_requests_total` by code and a duration
+//! histogram), scraped ten times 30 s apart so `rate()` has history. Measured: building the
+//! rule data and evaluating every rule (`rules`), and the whole round the engine runs each
+//! tick — snapshot, presets, rules and incidents (`round`).
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use watchdeck::config::settings::{
+    BackupMetricNames, EnvironmentSpec, General, MetricsSpec, Placement, Preset, Settings,
+    SourceId, SourceKind, SourceSpec, Tier,
+};
+use watchdeck::engine::Core;
+use watchdeck::rules::RuleSet;
+use watchdeck::rules::input::InputBuilder;
+use watchdeck::source::{Payload, PollReport};
+
+const ENVS: usize = 50;
+const NODES: usize = 100;
+const SCRAPES: i64 = 10;
+
+fn source(id: u32, env: &str, node: &str, preset: Preset) -> SourceSpec {
+    SourceSpec {
+        id: SourceId(id),
+        environment: env.to_owned(),
+        tier: Tier::Production,
+        name: format!("{node}-{preset}"),
+        url: url::Url::parse("http://127.0.0.1:9/metrics").expect("static url"),
+        kind: SourceKind::Metrics(MetricsSpec {
+            preset,
+            placement: Placement {
+                node: Some(node.to_owned()),
+                role: Some("web".to_owned()),
+                cluster: Some(format!("{env}-c{}", id % 4)),
+                ..Placement::default()
+            },
+            backup_names: BackupMetricNames::default(),
+        }),
+        interval: Duration::from_secs(30),
+        timeout: Duration::from_secs(2),
+        max_body: 16 << 20,
+        auth: None,
+        insecure_skip_verify: false,
+    }
+}
+
+fn node_body(scrape: i64, n: usize) -> String {
+    let t = scrape as f64 * 30.0;
+    let mut b = String::with_capacity(4096);
+    for cpu in 0..2 {
+        for (mode, share) in [
+            ("idle", 0.7),
+            ("user", 0.2),
+            ("system", 0.08),
+            ("iowait", 0.02),
+        ] {
+            let _ = writeln!(
+                b,
+                "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {}",
+                1e5 + t * share
+            );
+        }
+    }
+    let _ = writeln!(b, "node_memory_MemTotal_bytes 1.6e10");
+    let _ = writeln!(
+        b,
+        "node_memory_MemAvailable_bytes {}",
+        4e9 + (n % 7) as f64 * 1e9
+    );
+    let _ = writeln!(
+        b,
+        "node_filesystem_size_bytes{{device=\"/dev/vda1\",fstype=\"ext4\",mountpoint=\"/\"}} 1e11"
+    );
+    let _ = writeln!(
+        b,
+        "node_filesystem_avail_bytes{{device=\"/dev/vda1\",fstype=\"ext4\",mountpoint=\"/\"}} {}",
+        3e10 + (n % 5) as f64 * 1e10
+    );
+    let _ = writeln!(b, "node_load1 {}", 0.5 + (n % 3) as f64);
+    let _ = writeln!(b, "node_boot_time_seconds 1.79e9");
+    let _ = writeln!(b, "node_time_seconds {}", 1.7953e9 + t);
+    let _ = writeln!(
+        b,
+        "node_systemd_service_restart_total{{name=\"php8.2-fpm.service\"}} {}",
+        scrape / 4
+    );
+    b
+}
+
+fn app_body(scrape: i64) -> String {
+    let t = scrape as f64 * 30.0;
+    let mut b = String::with_capacity(2048);
+    for (code, per_s) in [("200", 50.0), ("404", 2.0), ("500", 0.5)] {
+        let _ = writeln!(
+            b,
+            "http_requests_total{{code=\"{code}\",handler=\"/\",method=\"GET\"}} {}",
+            t * per_s
+        );
+    }
+    for (le, share) in [
+        ("0.1", 0.6),
+        ("0.5", 0.9),
+        ("1", 0.97),
+        ("5", 0.999),
+        ("+Inf", 1.0),
+    ] {
+        let _ = writeln!(
+            b,
+            "http_request_duration_seconds_bucket{{le=\"{le}\"}} {}",
+            t * 52.5 * share
+        );
+    }
+    let _ = writeln!(b, "http_request_duration_seconds_sum {}", t * 52.5 * 0.12);
+    let _ = writeln!(b, "http_request_duration_seconds_count {}", t * 52.5);
+    b
+}
+
+fn fleet() -> (Core, chrono::DateTime<Utc>) {
+    let mut environments = Vec::new();
+    let mut id = 0u32;
+    for e in 0..ENVS {
+        let name = format!("env{e:02}");
+        let mut sources = Vec::new();
+        for n in 0..NODES {
+            let node = format!("n{n:03}");
+            sources.push(source(id, &name, &node, Preset::Node));
+            sources.push(source(id + 1, &name, &node, Preset::Generic));
+            id += 2;
+        }
+        environments.push(EnvironmentSpec {
+            name,
+            tier: if e % 3 == 0 {
+                Tier::Production
+            } else {
+                Tier::Staging
+            },
+            sources,
+            backup_policies: Vec::new(),
+        });
+    }
+    let settings = Settings {
+        path: None,
+        general: General::default(),
+        environments,
+    };
+    let mut core = Core::new(&settings, RuleSet::default_pack().expect("default pack"));
+    let t0 = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+    for scrape in 0..SCRAPES {
+        let at = t0 + chrono::Duration::seconds(scrape * 30);
+        let app = app_body(scrape);
+        for spec in settings.sources() {
+            let node = (spec.id.0 / 2) as usize % NODES;
+            let body = if spec.id.0 % 2 == 0 {
+                node_body(scrape, node)
+            } else {
+                app.clone()
+            };
+            core.ingest(PollReport {
+                source: spec.id,
+                at,
+                duration: Duration::from_millis(5),
+                outcome: Ok(Payload::Metrics { body }),
+            });
+        }
+    }
+    (core, t0 + chrono::Duration::seconds(SCRAPES * 30))
+}
+
+fn bench(c: &mut Criterion) {
+    let (mut core, now) = fleet();
+    let mut group = c.benchmark_group("rules_50x100");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    let snapshot = core.store().snapshot(now);
+    let mut input = InputBuilder::new(core.rules().metric_names());
+    group.bench_function("rules", |b| {
+        b.iter(|| {
+            let data = input.build(core.store(), &snapshot, now);
+            black_box(watchdeck::rules::eval::evaluate(
+                core.rules(),
+                &data,
+                &snapshot,
+            ))
+        })
+    });
+    group.bench_function("round", |b| b.iter(|| black_box(core.round(now))));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
