@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod incident;
 pub mod logging;
 pub mod probe;
 pub mod rules;
