@@ -145,7 +145,12 @@ impl RuleData for MemoryData {
             return;
         };
         let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        out.extend(points.iter().copied().filter(|(t, _)| *t > start && *t <= self.now));
+        out.extend(
+            points
+                .iter()
+                .copied()
+                .filter(|(t, _)| *t > start && *t <= self.now),
+        );
     }
 }
 

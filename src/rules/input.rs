@@ -67,7 +67,12 @@ impl InputBuilder {
     }
 
     /// The rule data for this round.
-    pub fn build<'a>(&'a mut self, store: &'a Store, snap: &Snapshot, now: DateTime<Utc>) -> StoreData<'a> {
+    pub fn build<'a>(
+        &'a mut self,
+        store: &'a Store,
+        snap: &Snapshot,
+        now: DateTime<Utc>,
+    ) -> StoreData<'a> {
         for bucket in &mut self.buckets {
             bucket.clear();
         }
@@ -102,13 +107,14 @@ impl InputBuilder {
                 if cache.entries.len() <= idx {
                     cache.entries.resize(idx + 1, None);
                 }
-                let entry = cache.entries[idx].get_or_insert_with(|| match self.slots.get(&*series.name) {
-                    Some(&slot) => Entry::Wanted {
-                        slot,
-                        labels: enriched(state, series),
-                    },
-                    None => Entry::Unwanted,
-                });
+                let entry =
+                    cache.entries[idx].get_or_insert_with(|| match self.slots.get(&*series.name) {
+                        Some(&slot) => Entry::Wanted {
+                            slot,
+                            labels: enriched(state, series),
+                        },
+                        None => Entry::Unwanted,
+                    });
                 if let Entry::Wanted { slot, labels } = entry {
                     self.buckets[*slot].push(InputSeries {
                         name: self.names[*slot].clone(),
@@ -159,8 +165,11 @@ impl InputBuilder {
             return cached.clone();
         }
         let spec = &state.spec;
-        let mut pairs: Vec<(&str, &str)> =
-            vec![("env", &spec.environment), ("source", &spec.name), ("kind", spec.kind_name())];
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("env", &spec.environment),
+            ("source", &spec.name),
+            ("kind", spec.kind_name()),
+        ];
         let mut node = None;
         if let SourceKind::Metrics(m) = &spec.kind {
             pairs.push(("preset", m.preset.as_str()));
@@ -188,8 +197,17 @@ impl InputBuilder {
         entry
     }
 
-    fn emit(&mut self, name: &str, labels: &LabelSet, value: f64, stale: bool, source: Option<SourceId>) {
-        let Some(&slot) = self.slots.get(name) else { return };
+    fn emit(
+        &mut self,
+        name: &str,
+        labels: &LabelSet,
+        value: f64,
+        stale: bool,
+        source: Option<SourceId>,
+    ) {
+        let Some(&slot) = self.slots.get(name) else {
+            return;
+        };
         if value.is_finite() {
             self.buckets[slot].push(InputSeries {
                 name: self.names[slot].clone(),
@@ -211,10 +229,14 @@ impl InputBuilder {
 
         if self.wants("up") {
             for src in &snap.sources {
-                let Some(state) = store.source(src.id) else { continue };
+                let Some(state) = store.source(src.id) else {
+                    continue;
+                };
                 let labels = self.source_labels(state).0;
-                let up = matches!(src.health, SourceHealth::Ok { .. } | SourceHealth::Stale { .. })
-                    && state.is_up();
+                let up = matches!(
+                    src.health,
+                    SourceHealth::Ok { .. } | SourceHealth::Stale { .. }
+                ) && state.is_up();
                 // `up` is about the poll itself: never stale, and tied to no source, so a
                 // failing source makes it 0 rather than making it unknown.
                 self.emit("up", &labels, flag(up), false, None);
@@ -222,11 +244,14 @@ impl InputBuilder {
         }
 
         for n in &snap.nodes {
-            let cached = store.source(n.source).and_then(|state| self.source_labels(state).1);
+            let cached = store
+                .source(n.source)
+                .and_then(|state| self.source_labels(state).1);
             let labels = match cached {
                 Some(l) => l,
                 None => {
-                    let mut pairs = vec![("env", n.environment.as_str()), ("node", n.name.as_str())];
+                    let mut pairs =
+                        vec![("env", n.environment.as_str()), ("node", n.name.as_str())];
                     if let Some(r) = &n.role {
                         pairs.push(("role", r));
                     }
@@ -257,7 +282,9 @@ impl InputBuilder {
                     && m.placement.role.as_deref() == Some("galera")
                 {
                     let cluster = m.placement.cluster.as_deref().unwrap_or("galera");
-                    *expected.entry((&state.spec.environment, cluster)).or_default() += 1;
+                    *expected
+                        .entry((&state.spec.environment, cluster))
+                        .or_default() += 1;
                 }
             }
             for ((env, cluster), n) in expected {
@@ -277,13 +304,35 @@ impl InputBuilder {
                 ..
             } = &l.state
             {
-                let labels = self.labels(&[("env", &l.environment), ("cluster", &l.primary), ("node", &l.replica)]);
+                let labels = self.labels(&[
+                    ("env", &l.environment),
+                    ("cluster", &l.primary),
+                    ("node", &l.replica),
+                ]);
                 let member_up = !stale && store.source(l.source).is_some_and(SourceState::is_up);
                 self.emit("galera_member_up", &labels, flag(member_up), false, None);
-                self.emit("galera_local_state", &labels, *local_state as f64, stale, src);
+                self.emit(
+                    "galera_local_state",
+                    &labels,
+                    *local_state as f64,
+                    stale,
+                    src,
+                );
                 self.emit("galera_ready", &labels, flag(*ready), stale, src);
-                self.emit("galera_primary", &labels, flag(cluster_status == "Primary"), stale, src);
-                self.emit("galera_cluster_size", &labels, *cluster_size as f64, stale, src);
+                self.emit(
+                    "galera_primary",
+                    &labels,
+                    flag(cluster_status == "Primary"),
+                    stale,
+                    src,
+                );
+                self.emit(
+                    "galera_cluster_size",
+                    &labels,
+                    *cluster_size as f64,
+                    stale,
+                    src,
+                );
                 continue;
             }
             let mut pairs = vec![
@@ -303,13 +352,36 @@ impl InputBuilder {
                 self.emit("replication_lag_bytes", &labels, v, stale, src);
             }
             match &l.state {
-                LinkState::Threads { io_running, sql_running } => {
-                    self.emit("replication_io_running", &labels, flag(*io_running), stale, src);
-                    self.emit("replication_sql_running", &labels, flag(*sql_running), stale, src);
+                LinkState::Threads {
+                    io_running,
+                    sql_running,
+                } => {
+                    self.emit(
+                        "replication_io_running",
+                        &labels,
+                        flag(*io_running),
+                        stale,
+                        src,
+                    );
+                    self.emit(
+                        "replication_sql_running",
+                        &labels,
+                        flag(*sql_running),
+                        stale,
+                        src,
+                    );
                 }
-                LinkState::Link { up } => self.emit("replication_link_up", &labels, flag(*up), stale, src),
+                LinkState::Link { up } => {
+                    self.emit("replication_link_up", &labels, flag(*up), stale, src)
+                }
                 LinkState::Streaming { attached } => {
-                    self.emit("replication_streaming", &labels, flag(*attached), stale, src);
+                    self.emit(
+                        "replication_streaming",
+                        &labels,
+                        flag(*attached),
+                        stale,
+                        src,
+                    );
                 }
                 LinkState::Galera { .. } | LinkState::Unknown => {}
             }
@@ -321,7 +393,13 @@ impl InputBuilder {
             if let Some(r) = &h.result {
                 self.emit("health_up", &labels, flag(r.up), stale, Some(h.source));
                 if r.status.is_some() {
-                    self.emit("health_latency_seconds", &labels, r.latency.as_secs_f64(), stale, Some(h.source));
+                    self.emit(
+                        "health_latency_seconds",
+                        &labels,
+                        r.latency.as_secs_f64(),
+                        stale,
+                        Some(h.source),
+                    );
                 }
             }
         }
@@ -334,10 +412,22 @@ impl InputBuilder {
                 self.emit("backup_age_seconds", &labels, age.as_secs_f64(), stale, src);
             }
             if let Some(iv) = b.interval {
-                self.emit("backup_interval_seconds", &labels, iv.as_secs_f64(), false, None);
+                self.emit(
+                    "backup_interval_seconds",
+                    &labels,
+                    iv.as_secs_f64(),
+                    false,
+                    None,
+                );
             }
             if let Some(rpo) = b.rpo {
-                self.emit("backup_rpo_seconds", &labels, rpo.as_secs_f64(), false, None);
+                self.emit(
+                    "backup_rpo_seconds",
+                    &labels,
+                    rpo.as_secs_f64(),
+                    false,
+                    None,
+                );
             }
             if let Some(size) = b.size_bytes {
                 self.emit("backup_size_bytes", &labels, size, stale, src);
@@ -351,8 +441,20 @@ impl InputBuilder {
             let labels = self.labels(&[("env", &c.environment), ("service", &c.service)]);
             let stale = snap.is_stale(c.source);
             let missing = c.missing().count() as f64;
-            self.emit("backup_retention_missing_slots", &labels, missing, stale, Some(c.source));
-            self.emit("backup_retention_slots", &labels, c.coverage.len() as f64, stale, Some(c.source));
+            self.emit(
+                "backup_retention_missing_slots",
+                &labels,
+                missing,
+                stale,
+                Some(c.source),
+            );
+            self.emit(
+                "backup_retention_slots",
+                &labels,
+                c.coverage.len() as f64,
+                stale,
+                Some(c.source),
+            );
         }
 
         if self.wants("alert_firing") {
@@ -361,11 +463,21 @@ impl InputBuilder {
                     continue;
                 }
                 let env = snap.source(a.source).map_or("", |s| s.environment.as_str());
-                let mut pairs: Vec<(&str, &str)> = a.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let mut pairs: Vec<(&str, &str)> = a
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 pairs.push(("env", env));
                 pairs.push(("alertname", &a.name));
                 let labels = self.labels(&pairs);
-                self.emit("alert_firing", &labels, 1.0, snap.is_stale(a.source), Some(a.source));
+                self.emit(
+                    "alert_firing",
+                    &labels,
+                    1.0,
+                    snap.is_stale(a.source),
+                    Some(a.source),
+                );
             }
         }
     }
@@ -382,7 +494,12 @@ pub fn kind_label(kind: ReplicationKind) -> &'static str {
 }
 
 fn placement_pairs<'p>(p: &'p Placement, pairs: &mut Vec<(&'static str, &'p str)>) {
-    for (name, value) in [("node", &p.node), ("role", &p.role), ("cluster", &p.cluster), ("service", &p.service)] {
+    for (name, value) in [
+        ("node", &p.node),
+        ("role", &p.role),
+        ("cluster", &p.cluster),
+        ("service", &p.service),
+    ] {
         if let Some(v) = value {
             pairs.push((name, v));
         }
@@ -397,7 +514,12 @@ fn enriched(state: &SourceState, series: &Series) -> LabelSet {
         let mut placement = Vec::new();
         placement_pairs(&m.placement, &mut placement);
         pairs.extend(placement);
-        pairs.extend(m.placement.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        pairs.extend(
+            m.placement
+                .extra
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
     }
     pairs.extend(series.labels.iter().map(|(k, v)| (&**k, &**v)));
     pairs.push(("env", &state.spec.environment));
@@ -428,7 +550,9 @@ impl RuleData for StoreData<'_> {
     }
 
     fn series(&self, name: &str) -> &[InputSeries] {
-        self.slots.get(name).map_or(&[], |&slot| self.buckets[slot].as_slice())
+        self.slots
+            .get(name)
+            .map_or(&[], |&slot| self.buckets[slot].as_slice())
     }
 
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
