@@ -280,6 +280,11 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = journal.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    if cli.demo {
+        // Every demo run replays its story from the start; yesterday's demo incidents would
+        // only confuse it. The file stays after exit for `incidents export --demo-journal`.
+        let _ = std::fs::remove_file(&journal);
+    }
     let running = engine::start(
         &settings,
         Arc::new(SystemClock),
@@ -288,7 +293,7 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
             journal: Some(journal),
         },
     )?;
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let user = current_user();
     let result = watchdeck::ui::run(
         running.situations.clone(),
         running.commands.clone(),
@@ -305,4 +310,18 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
         fleet.shutdown().await;
     }
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Who acknowledges: `$USER`, else `$LOGNAME`, else the numeric uid.
+fn current_user() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .or_else(|| {
+            std::fs::metadata("/proc/self")
+                .ok()
+                .map(|m| format!("uid {}", m.uid()))
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }

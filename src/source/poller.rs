@@ -246,9 +246,15 @@ fn unit(x: u64) -> f64 {
 /// keeps the same spread and sources never start in lockstep.
 pub fn first_delay(id: SourceId, interval: Duration) -> Duration {
     let fraction = unit(splitmix64(u64::from(id.0)));
+    // Spread over at most FIRST_POLL_SPREAD: enough to avoid a thundering start, and a
+    // source polled every few minutes still shows data within seconds of start.
+    let spread = interval.min(FIRST_POLL_SPREAD);
     // try_: f64 rounding near Duration::MAX could overflow; such an interval means never.
-    Duration::try_from_secs_f64(interval.as_secs_f64() * fraction).unwrap_or(interval)
+    Duration::try_from_secs_f64(spread.as_secs_f64() * fraction).unwrap_or(spread)
 }
+
+/// Upper bound of the first-poll jitter.
+pub const FIRST_POLL_SPREAD: Duration = Duration::from_secs(3);
 
 /// Per-source generator for the ±10 % jitter of each interval (deterministic per source:
 /// reproducible, and no RNG dependency needed for something this unimportant).
@@ -272,23 +278,26 @@ mod tests {
 
     #[test]
     fn first_delay_is_within_interval_and_spread() {
-        let interval = Duration::from_secs(10);
+        let interval = Duration::from_secs(2);
         let delays: Vec<Duration> = (0..50)
             .map(|i| first_delay(SourceId(i), interval))
             .collect();
         assert!(delays.iter().all(|d| *d < interval));
         // Deterministic.
         assert_eq!(first_delay(SourceId(7), interval), delays[7]);
-        // Spread: not all in one second-wide bucket.
+        // Spread: not all in one 200 ms bucket.
         let mut buckets = [0usize; 10];
         for d in &delays {
-            buckets[d.as_secs() as usize] += 1;
+            buckets[(d.as_millis() / 200) as usize] += 1;
         }
         assert!(
             buckets.iter().filter(|&&n| n > 0).count() >= 6,
             "{buckets:?}"
         );
         assert_eq!(first_delay(SourceId(3), Duration::ZERO), Duration::ZERO);
+        // A slow source still answers within seconds of start.
+        let hourly = Duration::from_secs(3600);
+        assert!((0..50).all(|i| first_delay(SourceId(i), hourly) < FIRST_POLL_SPREAD));
     }
 
     #[test]
