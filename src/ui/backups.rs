@@ -38,11 +38,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Cell::from(format::opt(b.size_bytes, format::bytes)),
                 Cell::from(format::opt(b.duration, format::duration)),
             ]);
-            if s.is_stale(b.source) {
-                row.style(theme.stale)
-            } else {
-                row
-            }
+            widgets::grey_if_stale(row, s, b.source, theme)
         })
         .collect();
     widgets::table(

@@ -16,7 +16,6 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .nodes
         .iter()
         .map(|n| {
-            let stale = s.is_stale(n.source);
             let pct = |v: Option<f64>, warn: f64, crit: f64| {
                 let style = match v {
                     Some(v) if v >= crit => theme.crit,
@@ -37,7 +36,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Cell::from(format::opt(n.load1, |l| format!("{l:.2}"))),
                 Cell::from(format::opt(n.uptime, format::duration)),
             ]);
-            if stale { row.style(theme.stale) } else { row }
+            widgets::grey_if_stale(row, s, n.source, theme)
         })
         .collect();
     widgets::table(

@@ -26,11 +26,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Cell::from(format::opt(l.lag_bytes, format::bytes)),
                 Cell::from(sparkline(&l.lag_history, 16)),
             ]);
-            if s.is_stale(l.source) {
-                row.style(theme.stale)
-            } else {
-                row
-            }
+            widgets::grey_if_stale(row, s, l.source, theme)
         })
         .collect();
     widgets::table(

@@ -72,3 +72,17 @@ pub fn yes_no(ok: bool, yes: &'static str, no: &'static str, theme: &Theme) -> S
         Span::styled(format!("✖ {no}"), theme.crit)
     }
 }
+
+/// Grey a row whose source's data is not current, so stale values never pass for live ones.
+pub fn grey_if_stale(
+    row: Row<'static>,
+    snap: &crate::store::Snapshot,
+    source: crate::config::settings::SourceId,
+    theme: &Theme,
+) -> Row<'static> {
+    if snap.is_stale(source) {
+        row.style(theme.stale)
+    } else {
+        row
+    }
+}
