@@ -26,16 +26,15 @@ const SYNTHETIC: u64 = u64::MAX;
 /// Past this many cached synthetic label sets the cache starts over (alert labels churn).
 const SYNTH_CACHE_LIMIT: usize = 200_000;
 
-#[derive(Debug, Clone)]
-enum Entry {
-    Unwanted,
-    Wanted { slot: usize, labels: LabelSet },
-}
-
+/// What a rule reads from one source's table: the series with a wanted name, found once
+/// per table layout (new series are scanned as they appear).
 #[derive(Debug, Default)]
 struct SourceCache {
     layout: u64,
-    entries: Vec<Option<Entry>>,
+    /// Series indices below this have been looked at.
+    scanned: usize,
+    /// (series index, bucket, enriched labels).
+    wanted: Vec<(usize, usize, LabelSet)>,
 }
 
 /// Builds [`StoreData`] each round, keeping what can be kept between rounds.
@@ -99,32 +98,32 @@ impl InputBuilder {
             let table = &state.table;
             let cache = &mut self.sources[sidx];
             if cache.layout != table.layout() {
-                cache.entries.clear();
-                cache.layout = table.layout();
+                *cache = SourceCache {
+                    layout: table.layout(),
+                    ..SourceCache::default()
+                };
             }
+            for idx in cache.scanned..table.len() {
+                if let Some(series) = table.get(idx)
+                    && let Some(&slot) = self.slots.get(&*series.name)
+                {
+                    cache.wanted.push((idx, slot, enriched(state, series)));
+                }
+            }
+            cache.scanned = table.len();
             let stale = snap.is_stale(id);
-            for (idx, series) in table.present_indexed() {
-                if cache.entries.len() <= idx {
-                    cache.entries.resize(idx + 1, None);
-                }
-                let entry =
-                    cache.entries[idx].get_or_insert_with(|| match self.slots.get(&*series.name) {
-                        Some(&slot) => Entry::Wanted {
-                            slot,
-                            labels: enriched(state, series),
-                        },
-                        None => Entry::Unwanted,
-                    });
-                if let Entry::Wanted { slot, labels } = entry {
-                    self.buckets[*slot].push(InputSeries {
-                        name: self.names[*slot].clone(),
-                        labels: labels.clone(),
-                        value: series.value,
-                        stale,
-                        source: Some(id),
-                        handle: (u64::from(id.0) << 32) | idx as u64,
-                    });
-                }
+            for (idx, slot, labels) in &cache.wanted {
+                let Some(series) = table.get(*idx).filter(|_| table.is_present(*idx)) else {
+                    continue;
+                };
+                self.buckets[*slot].push(InputSeries {
+                    name: self.names[*slot].clone(),
+                    labels: labels.clone(),
+                    value: series.value,
+                    stale,
+                    source: Some(id),
+                    handle: (u64::from(id.0) << 32) | *idx as u64,
+                });
             }
         }
     }

@@ -212,6 +212,13 @@ impl SeriesTable {
             .filter(move |(_, s)| s.last_seen == generation)
     }
 
+    /// Whether the series at `index` was in the latest scrape.
+    pub fn is_present(&self, index: usize) -> bool {
+        self.series
+            .get(index)
+            .is_some_and(|s| s.last_seen == self.generation)
+    }
+
     /// The series at an index from [`Self::present_indexed`].
     pub fn get(&self, index: usize) -> Option<&Series> {
         self.series.get(index)
