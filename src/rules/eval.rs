@@ -85,16 +85,21 @@ fn evaluate_rule(
     tier_of: &dyn Fn(&str) -> Option<Tier>,
 ) -> Result<RuleRound, String> {
     let key_names = rule.key.as_deref();
+    let found = samples(&rule.expr, data)?;
+    // Escalation steps only ever raise a hit's severity: with no hits there is nothing to
+    // evaluate them for.
     let mut escalations: Vec<(HashSet<String>, super::SeverityPolicy)> = Vec::new();
-    for step in &rule.escalate {
-        let keys = samples(&step.expr, data)?
-            .iter()
-            .map(|s| key_of(&s.labels, key_names))
-            .collect();
-        escalations.push((keys, step.severity));
+    if !found.is_empty() {
+        for step in &rule.escalate {
+            let keys = samples(&step.expr, data)?
+                .iter()
+                .map(|s| key_of(&s.labels, key_names))
+                .collect();
+            escalations.push((keys, step.severity));
+        }
     }
-    let mut hits = Vec::new();
-    for s in samples(&rule.expr, data)? {
+    let mut hits = Vec::with_capacity(found.len());
+    for s in found {
         let environment = label(&s.labels, "env").unwrap_or("").to_owned();
         // A sample outside any configured environment is ranked as production: the
         // cautious reading of an unknown place.
