@@ -9,6 +9,8 @@ use crate::engine::{Command, Situation};
 use crate::incident::{Incident, IncidentId, Lifecycle};
 use crate::store::Snapshot;
 
+pub use super::action::Action;
+
 /// The tabs, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -44,25 +46,6 @@ impl Tab {
     fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
-}
-
-/// Everything a key can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Quit,
-    NextTab,
-    PrevTab,
-    GoToTab(usize),
-    Down,
-    Up,
-    Top,
-    Bottom,
-    ToggleFreeze,
-    Redraw,
-    /// Acknowledge the selected incident (Incidents tab).
-    Acknowledge,
-    /// Show or hide resolved incidents.
-    ToggleResolved,
 }
 
 /// The console's UI state.
@@ -173,7 +156,7 @@ impl App {
                 self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
             }
             Action::GoToTab(i) => {
-                if let Some(t) = Tab::ALL.get(i) {
+                if let Some(t) = Tab::ALL.get(usize::from(i)) {
                     self.tab = *t;
                 }
             }
@@ -185,6 +168,8 @@ impl App {
             Action::ToggleResolved => self.show_resolved = !self.show_resolved,
             Action::Redraw => {}
             Action::Acknowledge => self.acknowledge(),
+            // Wired as the UI grows (filter, command line, detail pane, scope, sort, help).
+            _ => {}
         }
     }
 

@@ -4,6 +4,7 @@
 //! per batch of them, so an idle console does no work. Rendering reads `&App` and does no
 //! I/O. The terminal is restored on exit and on panic (ratatui's init installs the hook).
 
+pub mod action;
 pub mod alerts;
 pub mod app;
 pub mod backups;
@@ -118,7 +119,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         (KeyCode::Char('q'), _) => Action::Quit,
         (KeyCode::Tab, _) => Action::NextTab,
         (KeyCode::BackTab, _) => Action::PrevTab,
-        (KeyCode::Char(c @ '1'..='9'), _) => Action::GoToTab(c as usize - '1' as usize),
+        (KeyCode::Char(c @ '1'..='9'), _) => Action::GoToTab(c as u8 - b'1'),
         (KeyCode::Char('j') | KeyCode::Down, _) => Action::Down,
         (KeyCode::Char('k') | KeyCode::Up, _) => Action::Up,
         (KeyCode::Char('g') | KeyCode::Home, _) => Action::Top,
