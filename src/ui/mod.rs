@@ -10,6 +10,7 @@ pub mod app;
 pub mod backups;
 pub mod format;
 pub mod incidents;
+pub mod keymap;
 pub mod nodes;
 pub mod overview;
 pub mod replication;
