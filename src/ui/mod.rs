@@ -11,6 +11,7 @@ pub mod backups;
 pub mod filter;
 pub mod format;
 pub mod incidents;
+pub mod line;
 pub mod nodes;
 pub mod overview;
 pub mod replication;
