@@ -8,6 +8,7 @@ pub mod action;
 pub mod alerts;
 pub mod app;
 pub mod backups;
+pub mod command;
 pub mod filter;
 pub mod format;
 pub mod incidents;
