@@ -13,6 +13,7 @@ pub mod incidents;
 pub mod nodes;
 pub mod overview;
 pub mod replication;
+pub mod svg;
 pub mod theme;
 pub mod widgets;
 
