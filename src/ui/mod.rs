@@ -17,6 +17,7 @@ pub mod line;
 pub mod nodes;
 pub mod overview;
 pub mod replication;
+pub mod svg;
 pub mod theme;
 pub mod widgets;
 
