@@ -26,6 +26,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME|PATH")]
     pub theme: Option<String>,
 
+    /// Mouse support in the console: click tabs and rows, scroll (or `mouse = true` in the
+    /// config's [general]).
+    #[arg(long, global = true)]
+    pub mouse: bool,
+
+    /// With --demo: the demo's Alertmanager also serves a corpus of terminal-injection
+    /// strings (escape sequences, bidi overrides, …) to show they arrive neutralised.
+    #[arg(long, global = true, requires = "demo")]
+    pub hostile: bool,
+
     /// Extra rule file (repeatable); added after the default pack and ~/.config/watchdeck/rules.d/*.toml.
     #[arg(long = "rules", global = true, value_name = "FILE")]
     pub rules: Vec<PathBuf>,
@@ -74,12 +84,35 @@ pub enum Command {
     },
     /// Print every path watchdeck uses.
     Info,
+    /// Render every tab of the deterministic demo (fixed seed and clock) to SVG files.
+    Screenshot {
+        /// Directory for the SVG files (created if missing).
+        #[arg(long, value_name = "DIR", default_value = "screenshots")]
+        out: PathBuf,
+        /// Terminal size to render, COLSxROWS.
+        #[arg(long, default_value = "160x48", value_parser = parse_size)]
+        size: (u16, u16),
+    },
     /// Write a starter config to the XDG config path (never overwrites).
     Init {
         /// Write here instead of the XDG config path.
         #[arg(long, value_name = "PATH")]
         path: Option<PathBuf>,
     },
+}
+
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected COLSxROWS like 160x48, got `{s}`"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (20..=1000).contains(n))
+            .ok_or_else(|| format!("`{v}` is not a size between 20 and 1000"))
+    };
+    Ok((n(w)?, n(h)?))
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {

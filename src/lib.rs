@@ -15,6 +15,7 @@ pub mod logging;
 pub mod probe;
 pub mod rules;
 pub mod sanitize;
+pub mod screenshot;
 pub mod secret;
 pub mod source;
 pub mod store;

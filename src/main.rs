@@ -15,6 +15,8 @@ use watchdeck::config::{self, paths::Paths};
 use watchdeck::demo::{DemoFleet, DemoOptions};
 use watchdeck::engine::EngineOptions;
 use watchdeck::rules::RuleSet;
+use watchdeck::ui::app::AppOptions;
+use watchdeck::ui::keymap::Keymap;
 use watchdeck::ui::theme::Theme;
 use watchdeck::{check, engine, logging, probe};
 
@@ -119,6 +121,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(result.exit_code))
         }
         Some(Command::Incidents { command }) => incidents(command).await,
+        Some(Command::Screenshot { out, size }) => {
+            let written = watchdeck::screenshot::write_all(out, *size).await?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         None => console(&cli).await,
     }
 }
@@ -129,6 +138,7 @@ async fn settings_for(cli: &Cli) -> anyhow::Result<Option<(Settings, Option<Demo
     if cli.demo {
         let fleet = DemoFleet::start(DemoOptions {
             seed: cli.seed,
+            hostile: cli.hostile,
             ..DemoOptions::default()
         })
         .await
@@ -254,19 +264,33 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     let Some(rules) = load_rules(cli)? else {
         return Ok(ExitCode::from(EXIT_CONFIG));
     };
-    let theme_name = cli
-        .theme
-        .clone()
-        .unwrap_or_else(|| settings.general.theme.clone());
-    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        Theme::mono()
-    } else {
-        match Theme::load(&theme_name) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("watchdeck: {e}");
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            }
+    // NO_COLOR wins over the default theme, not over an explicit choice (no-color.org:
+    // user-level configuration may ask for colour). A config that names the default theme
+    // is indistinguishable from no choice, so it counts as none.
+    let configured = Some(settings.general.theme.as_str()).filter(|t| *t != "dark");
+    let requested = cli.theme.as_deref().or(configured);
+    let theme = match Theme::select(requested, Theme::no_color_env()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("watchdeck: {e}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let keymap_path = paths.config_dir.join("keymap.toml");
+    let keymap_text = match std::fs::read_to_string(&keymap_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            eprintln!("watchdeck: cannot read {}: {e}", keymap_path.display());
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let origin = keymap_path.display().to_string();
+    let keymap = match Keymap::load(keymap_text.as_deref().map(|t| (t, origin.as_str()))) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("watchdeck: {e}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
     let _log_guard = logging::init_file(&paths.log_file, &cli.log_level)
@@ -285,6 +309,12 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
         // only confuse it. The file stays after exit for `incidents export --demo-journal`.
         let _ = std::fs::remove_file(&journal);
     }
+    let runbook_links: Vec<(String, Vec<String>)> = rules
+        .rules
+        .iter()
+        .filter(|r| !r.runbooks.is_empty())
+        .map(|r| (r.name.clone(), r.runbooks.clone()))
+        .collect();
     let running = engine::start(
         &settings,
         Arc::new(SystemClock),
@@ -293,15 +323,19 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
             journal: Some(journal),
         },
     )?;
-    let user = current_user();
     let result = watchdeck::ui::run(
         running.situations.clone(),
         running.commands.clone(),
         watchdeck::ui::UiOptions {
-            demo: cli.demo,
-            theme,
+            app: AppOptions {
+                demo: cli.demo,
+                user: current_user(),
+                theme,
+                keymap,
+                runbook_links,
+                mouse: cli.mouse || settings.general.mouse,
+            },
             bell_on_sev1: settings.general.bell_on_sev1,
-            user,
         },
     )
     .await;

@@ -530,6 +530,7 @@ async fn demo_catalog_shows_one_daily_gap() {
     let fleet = DemoFleet::start(DemoOptions {
         seed: 42,
         clock: clock.clone(),
+        hostile: false,
     })
     .await
     .unwrap();

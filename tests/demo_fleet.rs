@@ -24,6 +24,7 @@ async fn start(seed: u64) -> (DemoFleet, Arc<ManualClock>) {
     let fleet = DemoFleet::start(DemoOptions {
         seed,
         clock: clock.clone(),
+        hostile: false,
     })
     .await
     .unwrap();

@@ -36,6 +36,7 @@ impl Sim {
         let fleet = DemoFleet::start(DemoOptions {
             seed: 42,
             clock: clock.clone(),
+            hostile: false,
         })
         .await
         .expect("demo starts");

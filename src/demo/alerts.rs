@@ -295,6 +295,30 @@ impl Filter {
     }
 }
 
+/// One warning per corpus entry, its text in a label value, the summary and the
+/// description, so every path from the wire to the screen carries it.
+fn hostile_drafts(ctx: &Ctx<'_>) -> Vec<Draft> {
+    super::hostile::CORPUS
+        .iter()
+        .map(|(name, text)| Draft {
+            labels: vec![
+                ("alertname", format!("InjectionProbe {text}")),
+                ("probe", (*name).to_owned()),
+                ("payload", (*text).to_owned()),
+                ("severity", "warning".into()),
+            ],
+            summary: (*text).to_owned(),
+            description: format!("{name}: {text}"),
+            runbook: "injection-probe",
+            expr: "vector(1)",
+            starts: DateTime::<Utc>::from_timestamp_millis((ctx.start_s * 1000.0).round() as i64)
+                .unwrap_or(ctx.now),
+            silenced: false,
+            inhibited_by: None,
+        })
+        .collect()
+}
+
 /// The JSON body of `GET /api/v2/alerts`.
 pub fn alerts_json(ctx: &Ctx<'_>, env: &EnvDef, filter: Filter) -> String {
     // Alertmanager re-evaluates on an interval: updatedAt is the last 30 s tick.
@@ -313,7 +337,10 @@ pub fn alerts_json(ctx: &Ctx<'_>, env: &EnvDef, filter: Filter) -> String {
         )
     };
 
-    let drafts = drafts(ctx, env);
+    let mut drafts = drafts(ctx, env);
+    if ctx.hostile {
+        drafts.extend(hostile_drafts(ctx));
+    }
     let mut fingerprints: BTreeMap<&'static str, String> = BTreeMap::new();
     let mut prepared = Vec::new();
     for d in &drafts {

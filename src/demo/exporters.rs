@@ -25,6 +25,8 @@ pub struct Ctx<'a> {
     /// Elapsed demo seconds (never negative).
     pub e: f64,
     pub iv: &'a Interventions,
+    /// Serve the hostile-string corpus in alerts.
+    pub hostile: bool,
 }
 
 impl Ctx<'_> {

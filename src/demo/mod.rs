@@ -12,8 +12,10 @@ mod clock;
 mod exporters;
 mod fleet;
 mod health;
+pub mod hostile;
 mod noise;
 mod render;
+pub mod scene;
 mod server;
 mod timeline;
 
@@ -36,6 +38,8 @@ pub struct DemoOptions {
     /// Seeds every generated value; same seed and clock ⇒ same bytes.
     pub seed: u64,
     pub clock: Arc<dyn Clock>,
+    /// Serve the [`hostile::CORPUS`] in alert labels and annotations.
+    pub hostile: bool,
 }
 
 impl Default for DemoOptions {
@@ -43,6 +47,7 @@ impl Default for DemoOptions {
         Self {
             seed: 42,
             clock: Arc::new(SystemClock),
+            hostile: false,
         }
     }
 }
@@ -51,6 +56,7 @@ impl std::fmt::Debug for DemoOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DemoOptions")
             .field("seed", &self.seed)
+            .field("hostile", &self.hostile)
             .finish_non_exhaustive()
     }
 }
@@ -89,7 +95,7 @@ impl DemoFleet {
             .map_err(DemoError::Bind)?;
         let addr = listener.local_addr().map_err(DemoError::Bind)?;
         let base = Url::parse(&format!("http://{addr}/"))?;
-        let shared = Arc::new(server::Shared::new(opts.seed, opts.clock));
+        let shared = Arc::new(server::Shared::new(opts.seed, opts.clock, opts.hostile));
         let app = server::router(Arc::clone(&shared));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -29,17 +29,19 @@ const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub struct Shared {
     pub seed: u64,
     pub clock: Arc<dyn Clock>,
+    pub hostile: bool,
     pub start: DateTime<Utc>,
     pub interventions: Mutex<Interventions>,
     routes: HashMap<String, Route>,
 }
 
 impl Shared {
-    pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(seed: u64, clock: Arc<dyn Clock>, hostile: bool) -> Self {
         let start = clock.now();
         Self {
             seed,
             clock,
+            hostile,
             start,
             interventions: Mutex::new(Interventions::default()),
             routes: fleet::routes().into_iter().collect(),
@@ -99,6 +101,7 @@ impl Shared {
             start_s: self.start.timestamp_millis() as f64 / 1000.0,
             e,
             iv: &iv,
+            hostile: self.hostile,
         };
         let json = "application/json";
         Some(match route {

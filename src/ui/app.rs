@@ -1,10 +1,23 @@
-//! UI state and the actions that change it. Keys become [`Action`]s; [`App::apply`] is the
-//! only place state changes; render functions read `&App`. Requests for the engine (an
-//! acknowledgement) are queued in [`App::outbox`] for the run loop to send, so the state
-//! machine stays pure and testable without a terminal.
+//! UI state and the only place it changes. Keys become [`Action`]s through the keymap (or
+//! edit the `/` and `:` prompts); [`App::apply`] changes state; render functions read
+//! `&App`. Requests for the engine (an acknowledgement) are queued in [`App::outbox`] for
+//! the run loop to send, so the state machine stays pure and testable without a terminal.
+//!
+//! What a tab lists is recomputed here — scope, filter, sort — when data or a choice
+//! changes, never while drawing, so a frame only touches the rows on screen.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::command::{self, UiCommand, Vocabulary};
+use super::filter::Filter;
+use super::keymap::{Key, Keymap};
+use super::line::LineEditor;
+use super::theme::Theme;
+use super::view::{self, Listing, Sort, View};
+use crate::config::settings::Tier;
 use crate::engine::{Command, Situation};
 use crate::incident::{Incident, IncidentId, Lifecycle};
 use crate::store::Snapshot;
@@ -12,7 +25,7 @@ use crate::store::Snapshot;
 pub use super::action::Action;
 
 /// The tabs, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
     Overview,
     Incidents,
@@ -20,16 +33,18 @@ pub enum Tab {
     Replication,
     Backups,
     Alerts,
+    Runbooks,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Overview,
         Tab::Incidents,
         Tab::Nodes,
         Tab::Replication,
         Tab::Backups,
         Tab::Alerts,
+        Tab::Runbooks,
     ];
 
     pub fn title(self) -> &'static str {
@@ -40,47 +55,197 @@ impl Tab {
             Tab::Replication => "Replication",
             Tab::Backups => "Backups",
             Tab::Alerts => "Alerts",
+            Tab::Runbooks => "Runbooks",
         }
     }
 
-    fn index(self) -> usize {
+    /// The name `:tab` takes.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tab::Overview => "overview",
+            Tab::Incidents => "incidents",
+            Tab::Nodes => "nodes",
+            Tab::Replication => "replication",
+            Tab::Backups => "backups",
+            Tab::Alerts => "alerts",
+            Tab::Runbooks => "runbooks",
+        }
+    }
+
+    pub fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn listing(self) -> &'static dyn Listing {
+        match self {
+            Tab::Overview => &super::overview::LISTING,
+            Tab::Incidents => &super::incidents::LISTING,
+            Tab::Nodes => &super::nodes::LISTING,
+            Tab::Replication => &super::replication::LISTING,
+            Tab::Backups => &super::backups::LISTING,
+            Tab::Alerts => &super::alerts::LISTING,
+            Tab::Runbooks => &super::runbooks::LISTING,
+        }
+    }
+}
+
+const TABS: usize = Tab::ALL.len();
+
+/// What the keyboard is talking to.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    /// The `?` popup, scrolled down this many lines.
+    Help {
+        scroll: u16,
+    },
+    /// The selected row's detail pane.
+    Detail,
+    /// Typing a `/` filter; it applies live as it parses.
+    Filter(LineEditor),
+    /// Typing a `:` command; `candidates` are the last completion's choices.
+    Command {
+        line: LineEditor,
+        candidates: Vec<String>,
+    },
+    /// The acknowledge dialog, asking for an optional note.
+    Acknowledge {
+        id: IncidentId,
+        note: LineEditor,
+    },
+}
+
+/// How a footer message should look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Error,
+}
+
+/// One environment's row on the Overview tab, computed once per situation.
+#[derive(Debug, Clone, Default)]
+pub struct EnvSummary {
+    pub name: String,
+    pub tier: Option<Tier>,
+    pub nodes_up: usize,
+    pub nodes: usize,
+    pub health_up: usize,
+    pub health: usize,
+    pub worst_lag: Option<f64>,
+    /// The backup closest to (or furthest past) its RPO: (age, rpo).
+    pub worst_backup: Option<(std::time::Duration, Option<std::time::Duration>)>,
+    pub alerts: usize,
+    pub incidents_by_sev: [usize; 3],
+    pub sources_ok: usize,
+    pub sources_failing: usize,
+    pub sources_stale: usize,
+}
+
+/// A runbook an incident links to, with the target the incident names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunbookOffer {
+    pub runbook: String,
+    pub environment: String,
+    pub tier: Tier,
+    /// `node prod-web3`, `cluster prod-galera`, … or the environment itself.
+    pub target: String,
+    pub incident: Option<IncidentId>,
+    pub rule: String,
+}
+
+/// Who is at the keyboard and how the console was started.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub demo: bool,
+    pub user: String,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Rule → runbooks it links, from the loaded rule set (for the Runbooks tab).
+    pub runbook_links: Vec<(String, Vec<String>)>,
+    pub mouse: bool,
+}
+
+impl AppOptions {
+    /// Defaults for tests and tools: dark theme, default keymap, no runbooks.
+    pub fn new(demo: bool, user: impl Into<String>) -> Self {
+        Self {
+            demo,
+            user: user.into(),
+            theme: Theme::dark(),
+            keymap: Keymap::builtin(),
+            runbook_links: Vec::new(),
+            mouse: false,
+        }
     }
 }
 
 /// The console's UI state.
 pub struct App {
     pub situation: Arc<Situation>,
+    pub theme: Theme,
+    pub keymap: Keymap,
     pub tab: Tab,
-    /// Selected row per tab.
-    pub selected: [usize; Tab::ALL.len()],
+    pub mode: Mode,
+    /// Selected row per tab, as a position in that tab's view.
+    pub selected: [usize; TABS],
+    pub sort: [Sort; TABS],
+    pub filters: [Option<Filter>; TABS],
+    pub views: [View; TABS],
+    /// `None` = every environment.
+    pub scope: Option<String>,
     pub demo: bool,
     /// Updates are held while frozen (for reading over a slow link).
     pub frozen: bool,
     pub show_resolved: bool,
     pub should_quit: bool,
+    /// Set by `redraw`: the run loop clears the terminal before the next frame.
+    pub clear_screen: bool,
+    pub mouse: bool,
     /// Who acknowledges (`$USER`).
     pub user: String,
     /// Commands for the engine, drained by the run loop.
     pub outbox: Vec<Command>,
-    /// A one-line message for the footer (e.g. why an action was refused).
-    pub status: Option<String>,
+    /// A one-line message for the footer (why an action was refused, what it did).
+    pub status: Option<(String, StatusKind)>,
+    pub summaries: Vec<EnvSummary>,
+    pub offers: Vec<RunbookOffer>,
+    pub runbook_links: Vec<(String, Vec<String>)>,
+    /// Last known terminal size, for page moves and mouse hits.
+    pub size: (u16, u16),
+    /// Filter and command history, shared by both prompts.
+    history: Vec<String>,
 }
 
 impl App {
-    pub fn new(situation: Arc<Situation>, demo: bool, user: String) -> Self {
-        Self {
+    pub fn new(situation: Arc<Situation>, options: AppOptions) -> Self {
+        let mut app = Self {
             situation,
+            theme: options.theme,
+            keymap: options.keymap,
             tab: Tab::Overview,
-            selected: [0; Tab::ALL.len()],
-            demo,
+            mode: Mode::Normal,
+            selected: [0; TABS],
+            sort: [Sort::default(); TABS],
+            filters: Default::default(),
+            views: Default::default(),
+            scope: None,
+            demo: options.demo,
             frozen: false,
             show_resolved: false,
             should_quit: false,
-            user,
+            clear_screen: false,
+            mouse: options.mouse,
+            user: options.user,
             outbox: Vec::new(),
             status: None,
-        }
+            summaries: Vec::new(),
+            offers: Vec::new(),
+            runbook_links: options.runbook_links,
+            size: (80, 24),
+            history: Vec::new(),
+        };
+        app.refresh();
+        app
     }
 
     pub fn fleet(&self) -> &Snapshot {
@@ -93,6 +258,7 @@ impl App {
             return false;
         }
         self.situation = situation;
+        self.refresh();
         true
     }
 
@@ -100,102 +266,713 @@ impl App {
         self.selected[self.tab.index()]
     }
 
-    /// Incidents as the Incidents tab lists them: worst severity first, then oldest first;
-    /// resolved ones only when asked for, after the rest.
+    pub fn view(&self) -> &View {
+        &self.views[self.tab.index()]
+    }
+
+    /// The record index (into the tab's collection) of the selected row.
+    pub fn selected_record(&self) -> Option<usize> {
+        self.view().rows.get(self.selected()).copied()
+    }
+
+    /// Incidents as the Incidents tab lists them (after scope, filter and sort).
     pub fn incident_rows(&self) -> Vec<&Incident> {
-        let mut rows: Vec<&Incident> = self
-            .situation
-            .incidents
+        self.views[Tab::Incidents.index()]
+            .rows
             .iter()
-            .filter(|i| self.show_resolved || i.lifecycle != Lifecycle::Resolved)
-            .collect();
-        rows.sort_by(|a, b| {
-            (
-                a.lifecycle == Lifecycle::Resolved,
-                a.severity,
-                a.opened_at,
-                a.id.0,
-            )
-                .cmp(&(
-                    b.lifecycle == Lifecycle::Resolved,
-                    b.severity,
-                    b.opened_at,
-                    b.id.0,
-                ))
-        });
-        rows
+            .filter_map(|&i| self.situation.incidents.get(i))
+            .collect()
     }
 
     pub fn selected_incident(&self) -> Option<IncidentId> {
-        self.incident_rows()
-            .get(self.selected[Tab::Incidents.index()])
-            .map(|i| i.id)
+        let i = self.views[Tab::Incidents.index()]
+            .rows
+            .get(self.selected[Tab::Incidents.index()])?;
+        self.situation.incidents.get(*i).map(|i| i.id)
     }
 
-    /// Rows in the current tab, for selection bounds.
-    pub fn row_count(&self) -> usize {
-        let s = self.fleet();
-        match self.tab {
-            Tab::Overview => s.environments.len(),
-            Tab::Incidents => self.incident_rows().len() + self.situation.pending.len(),
-            Tab::Nodes => s.nodes.len(),
-            Tab::Replication => s.links.len(),
-            Tab::Backups => s.backups.len(),
-            Tab::Alerts => s.alerts.len(),
+    /// The tier of what the user is looking at: the scoped environment's, or the worst in
+    /// the fleet (production if any environment is production).
+    pub fn tier_in_view(&self) -> Option<Tier> {
+        let envs = &self.fleet().environments;
+        match &self.scope {
+            Some(name) => envs.iter().find(|e| &e.name == name).map(|e| e.tier),
+            None => envs.iter().map(|e| e.tier).min_by_key(|t| tier_rank(*t)),
+        }
+    }
+
+    pub fn tier_of(&self, environment: &str) -> Option<Tier> {
+        self.fleet()
+            .environments
+            .iter()
+            .find(|e| e.name == environment)
+            .map(|e| e.tier)
+    }
+
+    fn set_status(&mut self, text: impl Into<String>, kind: StatusKind) {
+        self.status = Some((text.into(), kind));
+    }
+
+    /// Recompute what derives from the situation, then every tab's view.
+    fn refresh(&mut self) {
+        self.summaries = summarize(&self.situation);
+        self.offers = runbook_offers(&self.situation);
+        if let Some(scope) = &self.scope
+            && !self.fleet().environments.iter().any(|e| &e.name == scope)
+        {
+            // The environment left the configuration's snapshot; show everything rather
+            // than an empty screen that looks healthy.
+            self.scope = None;
+        }
+        self.refresh_views();
+    }
+
+    fn refresh_views(&mut self) {
+        for tab in Tab::ALL {
+            self.refresh_view(tab);
+        }
+    }
+
+    fn refresh_view(&mut self, tab: Tab) {
+        let i = tab.index();
+        let v = view::compute(
+            self,
+            tab.listing(),
+            self.scope.as_deref(),
+            self.filters[i].as_ref(),
+            self.sort[i],
+        );
+        self.selected[i] = self.selected[i].min(v.rows.len().saturating_sub(1));
+        self.views[i] = v;
+    }
+
+    /// Rows a page move skips: the table's height at the last known size.
+    fn page(&self) -> usize {
+        usize::from(self.size.1.saturating_sub(6)).max(1)
+    }
+
+    /// A key press, routed by mode: prompts edit text, everything else goes through the
+    /// keymap.
+    pub fn key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        match &self.mode {
+            Mode::Filter(_) | Mode::Command { .. } | Mode::Acknowledge { .. } => {
+                self.prompt_key(key)
+            }
+            _ => {
+                if let Some(action) = Key::from_event(&key).and_then(|k| self.keymap.action(&k)) {
+                    // A held key must not repeat something others see.
+                    if key.kind == KeyEventKind::Repeat && action.is_consequential() {
+                        return;
+                    }
+                    self.apply(action);
+                }
+            }
         }
     }
 
     pub fn apply(&mut self, action: Action) {
-        let rows = self.row_count();
         self.status = None;
-        let sel = &mut self.selected[self.tab.index()];
+        // Anything above the tables takes `back` (and `q`, which means back there).
+        match (&self.mode, action) {
+            (Mode::Help { .. }, Action::Back | Action::Quit | Action::Help) => {
+                self.mode = Mode::Normal;
+                return;
+            }
+            (Mode::Help { scroll }, a) => {
+                let scroll = *scroll;
+                let page = self.page() as u16;
+                let scroll = match a {
+                    Action::Down => scroll.saturating_add(1),
+                    Action::Up => scroll.saturating_sub(1),
+                    Action::PageDown => scroll.saturating_add(page),
+                    Action::PageUp => scroll.saturating_sub(page),
+                    Action::Top => 0,
+                    Action::Bottom => u16::MAX,
+                    _ => scroll,
+                };
+                // The popup clamps what it can show; keep the stored value in reach.
+                self.mode = Mode::Help {
+                    scroll: scroll.min(super::help::max_scroll(self)),
+                };
+                return;
+            }
+            (Mode::Detail, Action::Back | Action::Quit | Action::Open) => {
+                self.mode = Mode::Normal;
+                return;
+            }
+            _ => {}
+        }
+        let t = self.tab.index();
+        let rows = self.views[t].rows.len();
+        let page = self.page();
+        let sel = &mut self.selected[t];
         match action {
             Action::Quit => self.should_quit = true,
-            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
-            Action::PrevTab => {
-                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+            Action::Back => {
+                if self.filters[t].take().is_some() {
+                    self.refresh_view(self.tab);
+                    self.set_status("filter cleared", StatusKind::Info);
+                }
             }
+            Action::Help => self.mode = Mode::Help { scroll: 0 },
+            Action::NextTab => self.go_to(Tab::ALL[(t + 1) % TABS]),
+            Action::PrevTab => self.go_to(Tab::ALL[(t + TABS - 1) % TABS]),
             Action::GoToTab(i) => {
-                if let Some(t) = Tab::ALL.get(usize::from(i)) {
-                    self.tab = *t;
+                if let Some(tab) = Tab::ALL.get(usize::from(i)) {
+                    self.go_to(*tab);
                 }
             }
             Action::Down => *sel = (*sel + 1).min(rows.saturating_sub(1)),
             Action::Up => *sel = sel.saturating_sub(1),
             Action::Top => *sel = 0,
             Action::Bottom => *sel = rows.saturating_sub(1),
-            Action::ToggleFreeze => self.frozen = !self.frozen,
-            Action::ToggleResolved => self.show_resolved = !self.show_resolved,
-            Action::Redraw => {}
-            Action::Acknowledge => self.acknowledge(),
-            // Wired as the UI grows (filter, command line, detail pane, scope, sort, help).
-            _ => {}
+            Action::PageDown => *sel = (*sel + page).min(rows.saturating_sub(1)),
+            Action::PageUp => *sel = sel.saturating_sub(page),
+            Action::Open => {
+                if rows == 0 {
+                    self.set_status("nothing selected", StatusKind::Info);
+                } else {
+                    self.mode = Mode::Detail;
+                }
+            }
+            Action::Filter => {
+                let mut line = self.new_line();
+                if let Some(f) = &self.filters[t] {
+                    line.set(&f.to_string());
+                }
+                self.mode = Mode::Filter(line);
+            }
+            Action::Command => {
+                self.mode = Mode::Command {
+                    line: self.new_line(),
+                    candidates: Vec::new(),
+                }
+            }
+            Action::CycleEnvironment => self.cycle_scope(),
+            Action::SortNext => {
+                let columns = self.tab.listing().columns().len();
+                let s = &mut self.sort[t];
+                s.column = match s.column {
+                    None => Some(0),
+                    Some(c) if c + 1 < columns => Some(c + 1),
+                    Some(_) => None,
+                };
+                self.refresh_view(self.tab);
+                self.announce_sort();
+            }
+            Action::SortReverse => {
+                self.sort[t].descending = !self.sort[t].descending;
+                self.refresh_view(self.tab);
+                self.announce_sort();
+            }
+            Action::ToggleFreeze => {
+                self.frozen = !self.frozen;
+                self.set_status(
+                    if self.frozen {
+                        "frozen: updates held (f resumes)"
+                    } else {
+                        "live again"
+                    },
+                    StatusKind::Info,
+                );
+            }
+            Action::ToggleResolved => {
+                self.show_resolved = !self.show_resolved;
+                self.refresh_view(Tab::Incidents);
+            }
+            Action::Redraw => self.clear_screen = true,
+            Action::Acknowledge => self.start_acknowledge(),
         }
     }
 
-    fn acknowledge(&mut self) {
-        if self.tab != Tab::Incidents {
-            self.status = Some("a acknowledges on the Incidents tab (2)".to_owned());
-            return;
-        }
-        let Some(id) = self.selected_incident() else {
-            self.status = Some("no incident selected".to_owned());
-            return;
-        };
-        let Some(incident) = self.situation.incident(id) else {
-            return;
-        };
-        match incident.lifecycle {
-            Lifecycle::Open => {
-                self.outbox.push(Command::Acknowledge {
-                    id,
-                    user: self.user.clone(),
-                    note: None,
-                });
-                self.status = Some(format!("acknowledging {id} as {}", self.user));
-            }
-            Lifecycle::Acknowledged => self.status = Some(format!("{id} is already acknowledged")),
-            Lifecycle::Resolved => self.status = Some(format!("{id} is resolved")),
+    fn go_to(&mut self, tab: Tab) {
+        self.tab = tab;
+        if matches!(self.mode, Mode::Detail) {
+            self.mode = Mode::Normal;
         }
     }
+
+    fn announce_sort(&mut self) {
+        let s = self.sort[self.tab.index()];
+        let by = s
+            .column
+            .and_then(|c| self.tab.listing().columns().get(c))
+            .map_or("default order", |c| c.header);
+        let dir = if s.descending { "↓" } else { "↑" };
+        self.set_status(format!("sorted by {by} {dir}"), StatusKind::Info);
+    }
+
+    fn cycle_scope(&mut self) {
+        let names: Vec<String> = self
+            .fleet()
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        self.scope = match &self.scope {
+            None => names.first().cloned(),
+            Some(cur) => names
+                .iter()
+                .position(|n| n == cur)
+                .and_then(|p| names.get(p + 1))
+                .cloned(),
+        };
+        self.after_scope_change();
+    }
+
+    fn after_scope_change(&mut self) {
+        self.selected = [0; TABS];
+        self.refresh_views();
+        let text = match &self.scope {
+            Some(env) => format!("environment: {env}"),
+            None => "environment: all".to_owned(),
+        };
+        self.set_status(text, StatusKind::Info);
+    }
+
+    /// The dialog asks for an optional note; `:ack NOTE` skips it.
+    fn start_acknowledge(&mut self) {
+        match self.acknowledgeable() {
+            Ok(id) => {
+                self.mode = Mode::Acknowledge {
+                    id,
+                    note: LineEditor::default(),
+                }
+            }
+            Err(why) => self.set_status(why, StatusKind::Error),
+        }
+    }
+
+    fn acknowledgeable(&self) -> Result<IncidentId, String> {
+        if self.tab != Tab::Incidents {
+            let key = self
+                .keymap
+                .hint(Action::Acknowledge)
+                .unwrap_or_else(|| ":ack".to_owned());
+            return Err(format!("{key} acknowledges on the Incidents tab (2)"));
+        }
+        let id = self
+            .selected_incident()
+            .ok_or_else(|| "no incident selected".to_owned())?;
+        let incident = self
+            .situation
+            .incident(id)
+            .ok_or_else(|| "no incident selected".to_owned())?;
+        match incident.lifecycle {
+            Lifecycle::Open => Ok(id),
+            Lifecycle::Acknowledged => Err(format!("{id} is already acknowledged")),
+            Lifecycle::Resolved => Err(format!("{id} is resolved")),
+        }
+    }
+
+    fn send_acknowledge(&mut self, id: IncidentId, note: Option<String>) {
+        self.outbox.push(Command::Acknowledge {
+            id,
+            user: self.user.clone(),
+            note,
+        });
+        self.set_status(
+            format!("acknowledging {id} as {}", self.user),
+            StatusKind::Info,
+        );
+    }
+
+    /// Keys while a prompt is open: Enter submits, Esc cancels, Tab completes commands,
+    /// Up/Down walk the history, the rest edits the line.
+    fn prompt_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                if let Mode::Filter(_) = self.mode {
+                    // Esc abandons the edit, not the filter that was active before.
+                    self.refresh_view(self.tab);
+                }
+                self.mode = Mode::Normal;
+                return;
+            }
+            KeyCode::Enter => {
+                self.submit_prompt();
+                return;
+            }
+            KeyCode::Tab => {
+                self.complete_command();
+                return;
+            }
+            _ => {}
+        }
+        let Some(line) = self.line_mut() else { return };
+        match key.code {
+            KeyCode::Char('w') if ctrl => {
+                line.delete_word_back();
+            }
+            KeyCode::Char('u') if ctrl => {
+                line.clear_to_start();
+            }
+            KeyCode::Char('k') if ctrl => {
+                line.clear_to_end();
+            }
+            KeyCode::Char('a') if ctrl => line.home(),
+            KeyCode::Char('e') if ctrl => line.end(),
+            KeyCode::Char(_) if ctrl => {}
+            KeyCode::Char(c) => {
+                line.insert(c);
+            }
+            KeyCode::Backspace => {
+                line.backspace();
+            }
+            KeyCode::Delete => {
+                line.delete();
+            }
+            KeyCode::Left => {
+                line.left();
+            }
+            KeyCode::Right => {
+                line.right();
+            }
+            KeyCode::Home => line.home(),
+            KeyCode::End => line.end(),
+            KeyCode::Up => {
+                line.history_prev();
+            }
+            KeyCode::Down => {
+                line.history_next();
+            }
+            _ => {}
+        }
+        if let Mode::Filter(line) = &self.mode {
+            let text = line.text().to_owned();
+            self.preview_filter(&text);
+        }
+    }
+
+    /// A prompt line that remembers what was typed before (Up/Down).
+    fn new_line(&self) -> LineEditor {
+        let mut line = LineEditor::new();
+        for h in &self.history {
+            line.push_history(h);
+        }
+        line
+    }
+
+    fn line_mut(&mut self) -> Option<&mut LineEditor> {
+        match &mut self.mode {
+            Mode::Filter(line)
+            | Mode::Command { line, .. }
+            | Mode::Acknowledge { note: line, .. } => Some(line),
+            _ => None,
+        }
+    }
+
+    /// Apply a filter as it is typed when it parses, so the rows narrow live.
+    fn preview_filter(&mut self, text: &str) {
+        let t = self.tab.index();
+        let fields = self.tab.listing().fields();
+        if let Ok(f) = Filter::parse(text, &fields) {
+            let v = view::compute(
+                self,
+                self.tab.listing(),
+                self.scope.as_deref(),
+                Some(&f),
+                self.sort[t],
+            );
+            self.selected[t] = self.selected[t].min(v.rows.len().saturating_sub(1));
+            self.views[t] = v;
+        }
+    }
+
+    /// Why the filter being typed does not parse, if it does not.
+    pub fn prompt_error(&self) -> Option<String> {
+        match &self.mode {
+            Mode::Filter(line) => Filter::parse(line.text(), &self.tab.listing().fields())
+                .err()
+                .map(|e| e.to_string()),
+            _ => None,
+        }
+    }
+
+    fn remember(&mut self, text: &str) {
+        if !text.trim().is_empty() && self.history.last().is_none_or(|l| l != text) {
+            self.history.push(text.to_owned());
+            if self.history.len() > 100 {
+                self.history.remove(0);
+            }
+        }
+    }
+
+    fn submit_prompt(&mut self) {
+        let mode = std::mem::replace(&mut self.mode, Mode::Normal);
+        match mode {
+            Mode::Filter(line) => {
+                let text = line.text().to_owned();
+                self.remember(&text);
+                self.set_filter(&text);
+            }
+            Mode::Command { line, .. } => {
+                let text = line.text().to_owned();
+                self.remember(&text);
+                self.run_command(&text);
+            }
+            Mode::Acknowledge { id, note } => {
+                let note = note.text().trim().to_owned();
+                self.send_acknowledge(id, (!note.is_empty()).then_some(note));
+            }
+            other => self.mode = other,
+        }
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        let t = self.tab.index();
+        match Filter::parse(text, &self.tab.listing().fields()) {
+            Ok(f) if f.is_empty() => {
+                self.filters[t] = None;
+                self.refresh_view(self.tab);
+            }
+            Ok(f) => {
+                self.filters[t] = Some(f);
+                self.refresh_view(self.tab);
+                let v = self.view();
+                self.set_status(
+                    format!("{} of {} rows match", v.rows.len(), v.total),
+                    StatusKind::Info,
+                );
+            }
+            Err(e) => {
+                self.refresh_view(self.tab);
+                self.set_status(format!("filter: {e}"), StatusKind::Error);
+            }
+        }
+    }
+
+    /// Names the command line completes and checks.
+    pub fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            environments: self
+                .fleet()
+                .environments
+                .iter()
+                .map(|e| e.name.clone())
+                .collect(),
+            tabs: Tab::ALL.iter().map(|t| t.slug().to_owned()).collect(),
+            themes: Theme::builtin_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            columns: self
+                .tab
+                .listing()
+                .columns()
+                .iter()
+                .map(|c| c.key.to_owned())
+                .collect(),
+        }
+    }
+
+    fn complete_command(&mut self) {
+        let vocab = self.vocabulary();
+        if let Mode::Command { line, candidates } = &mut self.mode {
+            let completion = command::complete(line.text(), line.cursor() == line.len(), &vocab);
+            let text = command::apply_completion(line.text(), &completion);
+            line.set(&text);
+            *candidates = if completion.candidates.len() > 1 {
+                completion.candidates
+            } else {
+                Vec::new()
+            };
+        }
+    }
+
+    /// Run a `:` command (also used by tests and the headless driver).
+    pub fn run_command(&mut self, text: &str) {
+        let cmd = match command::parse(text, &self.vocabulary()) {
+            Ok(cmd) => cmd,
+            Err(command::CommandError::Empty) => return,
+            Err(e) => {
+                self.set_status(format!(":{} — {e}", text.trim()), StatusKind::Error);
+                return;
+            }
+        };
+        match cmd {
+            UiCommand::Quit => self.should_quit = true,
+            UiCommand::Env(env) => {
+                self.scope = env;
+                self.after_scope_change();
+            }
+            UiCommand::Tab(name) => {
+                if let Some(tab) = Tab::ALL.iter().find(|t| t.slug() == name) {
+                    self.go_to(*tab);
+                }
+            }
+            UiCommand::Ack { note } => match self.acknowledgeable() {
+                Ok(id) => self.send_acknowledge(id, note),
+                Err(why) => self.set_status(why, StatusKind::Error),
+            },
+            UiCommand::Theme(name) => match Theme::load(&name) {
+                Ok(theme) => {
+                    self.theme = theme;
+                    self.set_status(format!("theme: {name}"), StatusKind::Info);
+                }
+                Err(e) => self.set_status(e.to_string(), StatusKind::Error),
+            },
+            UiCommand::Filter(text) => self.set_filter(&text),
+            UiCommand::ClearFilter => {
+                self.filters[self.tab.index()] = None;
+                self.refresh_view(self.tab);
+            }
+            UiCommand::Freeze => self.apply(Action::ToggleFreeze),
+            UiCommand::Help => self.mode = Mode::Help { scroll: 0 },
+            UiCommand::Sort(column) => {
+                let t = self.tab.index();
+                self.sort[t].column = column.and_then(|name| {
+                    self.tab
+                        .listing()
+                        .columns()
+                        .iter()
+                        .position(|c| c.key == name)
+                });
+                self.refresh_view(self.tab);
+                self.announce_sort();
+            }
+        }
+    }
+
+    /// A mouse click at a cell: a tab title in the header or a row of the table.
+    pub fn click(&mut self, column: u16, row: u16) {
+        if row == 0 {
+            if let Some(tab) = super::tab_at(self, column) {
+                self.go_to(tab);
+            }
+            return;
+        }
+        // The table's first data row sits under the body's title rule and header row.
+        let first = super::BODY_TOP + 2;
+        if row >= first && matches!(self.mode, Mode::Normal | Mode::Detail) {
+            let height = usize::from(self.size.1.saturating_sub(first + 1));
+            let t = self.tab.index();
+            let start = view::window_start(self.selected[t], height);
+            let target = start + usize::from(row - first);
+            if target < self.views[t].rows.len() {
+                self.selected[t] = target;
+            }
+        }
+    }
+
+    pub fn scroll(&mut self, down: bool) {
+        self.apply(if down { Action::Down } else { Action::Up });
+    }
+}
+
+/// Production first, then staging, then integration: the tier that most needs care.
+fn tier_rank(t: Tier) -> u8 {
+    match t {
+        Tier::Production => 0,
+        Tier::Staging => 1,
+        Tier::Integration => 2,
+    }
+}
+
+fn summarize(situation: &Situation) -> Vec<EnvSummary> {
+    use crate::store::model::SourceHealth;
+    let s = &situation.fleet;
+    let mut out: Vec<EnvSummary> = s
+        .environments
+        .iter()
+        .map(|e| EnvSummary {
+            name: e.name.clone(),
+            tier: Some(e.tier),
+            ..EnvSummary::default()
+        })
+        .collect();
+    let index: HashMap<&str, usize> = s
+        .environments
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.as_str(), i))
+        .collect();
+    let at = |env: &str| index.get(env).copied();
+    for n in &s.nodes {
+        if let Some(i) = at(&n.environment) {
+            out[i].nodes += 1;
+            out[i].nodes_up += usize::from(n.up);
+        }
+    }
+    for h in &s.health {
+        if let Some(i) = at(&h.environment) {
+            out[i].health += 1;
+            out[i].health_up += usize::from(h.result.as_ref().is_some_and(|r| r.up));
+        }
+    }
+    for l in &s.links {
+        if let (Some(i), Some(lag)) = (at(&l.environment), l.lag_seconds) {
+            out[i].worst_lag = Some(out[i].worst_lag.map_or(lag, |m: f64| m.max(lag)));
+        }
+    }
+    let score = |(a, r): (std::time::Duration, Option<std::time::Duration>)| {
+        r.map_or(a.as_secs_f64() / 86_400.0, |r| {
+            a.as_secs_f64() / r.as_secs_f64().max(1.0)
+        })
+    };
+    for b in &s.backups {
+        if let (Some(i), Some(age)) = (at(&b.environment), b.age) {
+            let candidate = (age, b.rpo);
+            if out[i]
+                .worst_backup
+                .is_none_or(|cur| score(candidate) > score(cur))
+            {
+                out[i].worst_backup = Some(candidate);
+            }
+        }
+    }
+    for src in &s.sources {
+        if let Some(i) = at(&src.environment) {
+            match src.health {
+                SourceHealth::Ok { .. } => out[i].sources_ok += 1,
+                SourceHealth::Failing { .. } => out[i].sources_failing += 1,
+                SourceHealth::Stale { .. } | SourceHealth::Pending => out[i].sources_stale += 1,
+            }
+        }
+    }
+    for a in &s.alerts {
+        if a.is_suppressed() {
+            continue;
+        }
+        if let Some(i) = s.source(a.source).and_then(|src| at(&src.environment)) {
+            out[i].alerts += 1;
+        }
+    }
+    for inc in &situation.incidents {
+        if inc.lifecycle != Lifecycle::Resolved
+            && let Some(i) = at(&inc.environment)
+        {
+            out[i].incidents_by_sev[inc.severity.index()] += 1;
+        }
+    }
+    out
+}
+
+/// What each active incident's rule links, aimed at the incident's target.
+fn runbook_offers(situation: &Situation) -> Vec<RunbookOffer> {
+    let mut offers = Vec::new();
+    for inc in &situation.incidents {
+        if inc.lifecycle == Lifecycle::Resolved {
+            continue;
+        }
+        let target = ["node", "instance", "cluster", "service", "replica"]
+            .iter()
+            .find_map(|k| inc.labels.get(*k).map(|v| format!("{k} {v}")))
+            .unwrap_or_else(|| format!("environment {}", inc.environment));
+        for rb in &inc.runbooks {
+            offers.push(RunbookOffer {
+                runbook: rb.clone(),
+                environment: inc.environment.clone(),
+                tier: inc.tier,
+                target: target.clone(),
+                incident: Some(inc.id),
+                rule: inc.rule.clone(),
+            });
+        }
+    }
+    offers
 }

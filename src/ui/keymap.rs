@@ -561,6 +561,15 @@ impl Keymap {
         Ok(Keymap { by_key, by_action })
     }
 
+    /// The built-in keymap alone.
+    pub fn builtin() -> Keymap {
+        // Provably fine: the embedded default is a constant that
+        // `default_keymap_passes_every_rule_and_binds_every_action` loads through this same
+        // path; a failure would be a broken build, caught by that test.
+        #[allow(clippy::expect_used)]
+        Keymap::load(None).expect("the embedded default keymap is valid")
+    }
+
     /// The action a key is bound to.
     pub fn action(&self, key: &Key) -> Option<Action> {
         self.by_key.get(key).copied()

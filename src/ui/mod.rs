@@ -4,146 +4,243 @@
 //! per batch of them, so an idle console does no work. Rendering reads `&App` and does no
 //! I/O. The terminal is restored on exit and on panic (ratatui's init installs the hook).
 
+pub mod ack;
 pub mod action;
 pub mod alerts;
 pub mod app;
 pub mod backups;
 pub mod command;
+pub mod detail;
 pub mod filter;
 pub mod format;
+pub mod help;
 pub mod incidents;
 pub mod keymap;
 pub mod line;
 pub mod nodes;
 pub mod overview;
 pub mod replication;
+pub mod runbooks;
 pub mod svg;
 pub mod theme;
+pub mod view;
 pub mod widgets;
 
 use std::sync::Arc;
 
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use futures_util::StreamExt;
+use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
+use futures_util::{FutureExt as _, StreamExt};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tokio::sync::{mpsc, watch};
+use unicode_width::UnicodeWidthStr;
 
 use crate::engine::{Command, Situation};
-use app::{Action, App, Tab};
-use theme::Theme;
+use action::Action;
+use app::{App, AppOptions, Mode, StatusKind, Tab};
 
-/// Draw the whole screen.
-pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
+/// The row the body starts on (under the one-line header).
+pub const BODY_TOP: u16 = 1;
+
+/// Draw the whole screen from `&App`; no I/O, no state change.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let area = frame.area();
+    // The theme's base (background and text) under everything, so a theme with its own
+    // background covers the whole window.
+    frame.render_widget(
+        ratatui::widgets::Block::default().style(app.theme.base),
+        area,
+    );
+    let footer_height = match app.mode {
+        Mode::Filter(_) | Mode::Command { .. } => 2,
+        _ => 1,
+    };
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(footer_height),
     ])
-    .areas(frame.area());
-    frame.render_widget(Paragraph::new(header_line(app, theme)), header);
+    .areas(area);
+    let (line, _) = header_line(app, header.width);
+    frame.render_widget(Paragraph::new(line).style(app.theme.base), header);
+    let (list, pane) = match app.mode {
+        Mode::Detail => detail::split(body),
+        _ => (body, None),
+    };
     match app.tab {
-        Tab::Overview => overview::render(frame, body, app, theme),
-        Tab::Incidents => incidents::render(frame, body, app, theme),
-        Tab::Nodes => nodes::render(frame, body, app, theme),
-        Tab::Replication => replication::render(frame, body, app, theme),
-        Tab::Backups => backups::render(frame, body, app, theme),
-        Tab::Alerts => alerts::render(frame, body, app, theme),
+        Tab::Overview => overview::render(frame, list, app),
+        Tab::Incidents => incidents::render(frame, list, app),
+        Tab::Nodes => nodes::render(frame, list, app),
+        Tab::Replication => replication::render(frame, list, app),
+        Tab::Backups => backups::render(frame, list, app),
+        Tab::Alerts => alerts::render(frame, list, app),
+        Tab::Runbooks => runbooks::render(frame, list, app),
     }
-    frame.render_widget(Paragraph::new(footer_line(app, theme)), footer);
+    if let Some(pane) = pane {
+        detail::render(frame, pane, app);
+    }
+    footer_lines(frame, footer, app);
+    match &app.mode {
+        Mode::Help { scroll } => help::render(frame, body, app, *scroll),
+        Mode::Acknowledge { id, note } => ack::render(frame, body, app, *id, note),
+        _ => {}
+    }
 }
 
-fn header_line(app: &App, theme: &Theme) -> Line<'static> {
+/// The header: product, DEMO and tier badges, environment scope, tabs, frozen mark. Also
+/// returns where each tab's title sits, for mouse clicks.
+pub fn header_line(app: &App, width: u16) -> (Line<'static>, Vec<(Tab, u16, u16)>) {
+    let theme = &app.theme;
     let mut spans = vec![Span::styled("watchdeck ", theme.accent)];
     if app.demo {
         spans.push(Span::styled(" DEMO ", theme.badge_demo));
         spans.push(Span::raw(" "));
     }
-    if app
-        .fleet()
-        .environments
-        .iter()
-        .any(|e| e.tier == crate::config::settings::Tier::Production)
-    {
-        spans.push(widgets::tier_badge(
-            crate::config::settings::Tier::Production,
-            theme,
-        ));
+    // The tier of what is on screen is visible at all times: production first.
+    if let Some(tier) = app.tier_in_view() {
+        spans.push(widgets::tier_badge(tier, theme));
         spans.push(Span::raw(" "));
     }
+    spans.push(Span::styled(
+        format!("{} ", app.scope.as_deref().unwrap_or("all envs")),
+        theme.header,
+    ));
+    let prefix: u16 = spans.iter().map(|s| s.content.width() as u16).sum();
+    let frozen = if app.frozen { "  ❄ FROZEN" } else { "" };
+    let full: u16 = Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!(" {} {} ", i + 1, t.title()).width() as u16)
+        .sum();
+    // Narrow terminals get numbers for the other tabs and the active tab's name.
+    let compact = prefix + full + frozen.width() as u16 > width;
+    let mut x = prefix;
+    let mut hits = Vec::new();
     for (i, tab) in Tab::ALL.iter().enumerate() {
+        let text = if compact && *tab != app.tab {
+            format!(" {} ", i + 1)
+        } else {
+            format!(" {} {} ", i + 1, tab.title())
+        };
+        let w = text.width() as u16;
+        hits.push((*tab, x, x + w));
+        x += w;
         let style = if *tab == app.tab {
             theme.tab_active
         } else {
             theme.muted
         };
-        spans.push(Span::styled(format!("{} {}", i + 1, tab.title()), style));
-        spans.push(Span::raw("  "));
+        spans.push(Span::styled(text, style));
     }
     if app.frozen {
-        spans.push(Span::styled("❄ FROZEN", theme.warn));
+        spans.push(Span::styled(frozen, theme.warn));
+    }
+    (Line::from(spans), hits)
+}
+
+/// The tab whose title is at `column` of the header, if any.
+pub fn tab_at(app: &App, column: u16) -> Option<Tab> {
+    let (_, hits) = header_line(app, app.size.0);
+    hits.into_iter()
+        .find(|(_, start, end)| (*start..*end).contains(&column))
+        .map(|(t, _, _)| t)
+}
+
+fn footer_lines(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let prompt = |sigil: &str, line: &line::LineEditor| {
+        let text = line.text();
+        let cursor = line.cursor();
+        let before: String = text.chars().take(cursor).collect();
+        let at: String = text.chars().skip(cursor).take(1).collect();
+        let after: String = text.chars().skip(cursor + 1).collect();
+        Line::from(vec![
+            Span::styled(sigil.to_owned(), theme.accent),
+            Span::styled(before, theme.input),
+            Span::styled(
+                if at.is_empty() { " ".to_owned() } else { at },
+                theme.selection,
+            ),
+            Span::styled(after, theme.input),
+        ])
+    };
+    let lines = match &app.mode {
+        Mode::Filter(line) => {
+            let info = match app.prompt_error() {
+                Some(e) => Line::from(Span::styled(format!("✖ {e}"), theme.crit)),
+                None => Line::from(Span::styled(
+                    format!(
+                        "{} of {} rows · sev<=2 env=prod node~web state=open !word · Enter keeps · Esc cancels",
+                        app.view().rows.len(),
+                        app.view().total
+                    ),
+                    theme.muted,
+                )),
+            };
+            vec![info, prompt("/", line)]
+        }
+        Mode::Command { line, candidates } => {
+            let info = if candidates.is_empty() {
+                Line::from(Span::styled(
+                    "env NAME|all · tab NAME · ack [note] · theme NAME · filter Q · sort COL · help · q  (Tab completes)",
+                    theme.muted,
+                ))
+            } else {
+                Line::from(Span::styled(candidates.join("  "), theme.accent))
+            };
+            vec![info, prompt(":", line)]
+        }
+        _ => vec![status_or_hints(app)],
+    };
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn status_or_hints(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    if let Some((text, kind)) = &app.status {
+        let style = match kind {
+            StatusKind::Info => theme.accent,
+            StatusKind::Error => theme.crit,
+        };
+        let glyph = match kind {
+            StatusKind::Info => "›",
+            StatusKind::Error => "✖",
+        };
+        return Line::from(Span::styled(format!("{glyph} {text}"), style));
+    }
+    let mut actions = vec![Action::Help, Action::Quit, Action::NextTab];
+    match app.mode {
+        Mode::Detail => actions.push(Action::Back),
+        _ => actions.push(Action::Open),
+    }
+    actions.extend([Action::Filter, Action::Command, Action::CycleEnvironment]);
+    if app.tab == Tab::Incidents {
+        actions.extend([Action::Acknowledge, Action::ToggleResolved]);
+    }
+    actions.extend([Action::SortNext, Action::ToggleFreeze]);
+    let mut spans = Vec::new();
+    for a in actions {
+        if let Some(key) = app.keymap.hint(a) {
+            spans.push(Span::styled(key, theme.accent));
+            spans.push(Span::styled(format!(" {}  ", a.describe()), theme.muted));
+        }
+    }
+    if let Some(t) = app.fleet().taken_at {
+        spans.push(Span::styled(
+            t.format("%H:%M:%S UTC").to_string(),
+            theme.muted,
+        ));
     }
     Line::from(spans)
 }
 
-fn footer_line(app: &App, theme: &Theme) -> Line<'static> {
-    if let Some(status) = &app.status {
-        return Line::from(Span::styled(status.clone(), theme.warn));
-    }
-    let now = app
-        .fleet()
-        .taken_at
-        .map(|t| t.format("%H:%M:%S UTC").to_string())
-        .unwrap_or_default();
-    Line::from(vec![
-        Span::styled("q", theme.accent),
-        Span::raw(" quit  "),
-        Span::styled("1-6/Tab", theme.accent),
-        Span::raw(" tabs  "),
-        Span::styled("a", theme.accent),
-        Span::raw(" ack  "),
-        Span::styled("A", theme.accent),
-        Span::raw(" resolved  "),
-        Span::styled("j/k", theme.accent),
-        Span::raw(" move  "),
-        Span::styled("f", theme.accent),
-        Span::raw(" freeze  "),
-        Span::styled(now, theme.muted),
-    ])
-}
-
-/// The default key → action mapping.
-pub fn action_for(key: KeyEvent) -> Option<Action> {
-    if key.kind != KeyEventKind::Press {
-        return None;
-    }
-    Some(match (key.code, key.modifiers) {
-        (KeyCode::Char('l'), m) if m.contains(KeyModifiers::CONTROL) => Action::Redraw,
-        (KeyCode::Char('q'), _) => Action::Quit,
-        (KeyCode::Tab, _) => Action::NextTab,
-        (KeyCode::BackTab, _) => Action::PrevTab,
-        (KeyCode::Char(c @ '1'..='9'), _) => Action::GoToTab(c as u8 - b'1'),
-        (KeyCode::Char('j') | KeyCode::Down, _) => Action::Down,
-        (KeyCode::Char('k') | KeyCode::Up, _) => Action::Up,
-        (KeyCode::Char('g') | KeyCode::Home, _) => Action::Top,
-        (KeyCode::Char('G') | KeyCode::End, _) => Action::Bottom,
-        (KeyCode::Char('f'), _) => Action::ToggleFreeze,
-        (KeyCode::Char('a'), _) => Action::Acknowledge,
-        (KeyCode::Char('A'), _) => Action::ToggleResolved,
-        _ => return None,
-    })
-}
-
 /// What the TUI needs from the engine and the user's settings.
 pub struct UiOptions {
-    pub demo: bool,
-    pub theme: Theme,
+    pub app: AppOptions,
     /// Ring the terminal bell when a sev1 opens.
     pub bell_on_sev1: bool,
-    /// Who acknowledges (`$USER`).
-    pub user: String,
 }
 
 /// Run the TUI until the user quits.
@@ -153,7 +250,14 @@ pub async fn run(
     options: UiOptions,
 ) -> anyhow::Result<()> {
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &mut situations, &commands, &options).await;
+    let mouse = options.app.mouse;
+    if mouse {
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
+    let result = event_loop(&mut terminal, &mut situations, &commands, options).await;
+    if mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
     ratatui::restore();
     result
 }
@@ -162,25 +266,27 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     snapshots: &mut watch::Receiver<Arc<Situation>>,
     commands: &mpsc::Sender<Command>,
-    options: &UiOptions,
+    options: UiOptions,
 ) -> anyhow::Result<()> {
-    let theme = &options.theme;
-    let mut app = App::new(
-        snapshots.borrow_and_update().clone(),
-        options.demo,
-        options.user.clone(),
-    );
+    let mut app = App::new(snapshots.borrow_and_update().clone(), options.app);
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
     let mut sev1_seen = app.situation.sev1_opened;
     let mut events = EventStream::new();
-    terminal.draw(|f| draw(f, &app, theme))?;
+    terminal.draw(|f| draw(f, &app))?;
     loop {
         let mut dirty = false;
         tokio::select! {
             event = events.next() => {
                 match event {
-                    Some(Ok(event)) => dirty |= handle_event(&mut app, terminal, event)?,
+                    Some(Ok(event)) => dirty |= handle_event(&mut app, event),
                     Some(Err(e)) => return Err(e.into()),
                     None => break,
+                }
+                // Drain whatever else is already queued (a paste, a held key, a burst of
+                // resizes) and draw once for the batch.
+                while let Some(Some(next)) = events.next().now_or_never() {
+                    dirty |= handle_event(&mut app, next?);
                 }
             }
             changed = snapshots.changed() => {
@@ -203,31 +309,44 @@ async fn event_loop(
         if app.should_quit {
             break;
         }
+        if std::mem::take(&mut app.clear_screen) {
+            terminal.clear()?;
+            dirty = true;
+        }
         if dirty {
-            terminal.draw(|f| draw(f, &app, theme))?;
+            terminal.draw(|f| draw(f, &app))?;
         }
     }
     Ok(())
 }
 
-fn handle_event(
-    app: &mut App,
-    terminal: &mut ratatui::DefaultTerminal,
-    event: Event,
-) -> anyhow::Result<bool> {
+/// Apply one terminal event; returns whether the screen must be redrawn.
+fn handle_event(app: &mut App, event: Event) -> bool {
     match event {
         Event::Key(key) => {
-            let Some(action) = action_for(key) else {
-                return Ok(false);
-            };
-            if action == Action::Redraw {
-                terminal.clear()?;
-            }
-            app.apply(action);
-            Ok(true)
+            app.key(key);
+            true
         }
-        Event::Resize(_, _) => Ok(true),
-        _ => Ok(false),
+        Event::Resize(w, h) => {
+            app.size = (w, h);
+            true
+        }
+        Event::Mouse(m) if app.mouse => match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                app.click(m.column, m.row);
+                true
+            }
+            MouseEventKind::ScrollDown => {
+                app.scroll(true);
+                true
+            }
+            MouseEventKind::ScrollUp => {
+                app.scroll(false);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 

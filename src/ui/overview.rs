@@ -1,217 +1,246 @@
-//! Overview tab: one row per environment with everything an on-call engineer checks first.
+//! Overview tab: one row per environment with everything an on-call engineer checks first
+//! — tier badge, incidents by severity, health, nodes up, worst replication lag, the backup
+//! closest to its RPO, alerts and source status — and below it every source that is not ok,
+//! with its reason and the age of its last good poll.
+
+use std::borrow::Cow;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph};
 
-use super::app::App;
+use super::app::{App, EnvSummary};
 use super::theme::Theme;
+use super::view::{self, Column, Listing};
 use super::{format, widgets};
+use crate::incident::Severity;
 use crate::store::model::SourceHealth;
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let s = app.fleet();
-    let now = s.taken_at.unwrap_or_default();
+pub struct Overview;
+pub static LISTING: Overview = Overview;
+
+const COLUMNS: &[Column] = &[
+    Column::new("Environment", "env", 20, 0),
+    Column::new("Incidents", "incidents", 18, 0),
+    Column::new("Health", "health", 7, 0),
+    Column::new("Nodes", "nodes", 7, 0),
+    Column::new("Worst lag", "lag", 9, 2),
+    Column::new("Worst backup", "backup", 22, 1),
+    Column::new("Alerts", "alerts", 6, 3),
+    Column::fill("Sources", "sources", 26, 1),
+];
+
+fn summary(app: &App, i: usize) -> &EnvSummary {
+    &app.summaries[i]
+}
+
+impl Listing for Overview {
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn extra_fields(&self) -> &'static [&'static str] {
+        &["tier", "sev1", "sev2", "sev3", "failing", "stale"]
+    }
+
+    fn len(&self, app: &App) -> usize {
+        app.summaries.len()
+    }
+
+    fn environment<'a>(&self, app: &'a App, i: usize) -> &'a str {
+        &summary(app, i).name
+    }
+
+    fn field<'a>(&self, app: &'a App, i: usize, key: &str) -> Option<Cow<'a, str>> {
+        let e = summary(app, i);
+        let n = |v: usize| Some(Cow::Owned(v.to_string()));
+        match key {
+            "env" => view::text(&e.name),
+            "tier" => e.tier.map(|t| Cow::Borrowed(t.as_str())),
+            "incidents" => n(e.incidents_by_sev.iter().sum()),
+            "sev1" => n(e.incidents_by_sev[0]),
+            "sev2" => n(e.incidents_by_sev[1]),
+            "sev3" => n(e.incidents_by_sev[2]),
+            "health" => n(e.health - e.health_up),
+            "nodes" => n(e.nodes - e.nodes_up),
+            "lag" => view::number(e.worst_lag),
+            "backup" => e
+                .worst_backup
+                .map(|(a, _)| Cow::Owned(a.as_secs().to_string())),
+            "alerts" => n(e.alerts),
+            "sources" | "failing" => n(e.sources_failing),
+            "stale" => n(e.sources_stale),
+            _ => None,
+        }
+    }
+
+    fn cells(&self, app: &App, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+        let e = summary(app, i);
+        let by_sev = e.incidents_by_sev;
+        let incidents = if by_sev == [0, 0, 0] {
+            Line::from(Span::styled("✔ none", theme.ok))
+        } else {
+            Line::from(
+                Severity::ALL
+                    .into_iter()
+                    .filter(|s| by_sev[s.index()] > 0)
+                    .map(|s| {
+                        Span::styled(
+                            format!("{} {}×{} ", s.glyph(), s.label(), by_sev[s.index()]),
+                            widgets::severity_style(theme, s),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let ratio = |up: usize, all: usize| {
+            let style = if up == all { theme.ok } else { theme.crit };
+            let glyph = if up == all { "✔" } else { "✖" };
+            Cell::from(Span::styled(format!("{glyph} {up}/{all}"), style))
+        };
+        let backup = match e.worst_backup {
+            Some((age, Some(rpo))) if age > rpo => Span::styled(
+                format!(
+                    "✖ {} > RPO {}",
+                    format::duration(age),
+                    format::duration(rpo)
+                ),
+                theme.crit,
+            ),
+            Some((age, rpo)) => Span::styled(
+                format!(
+                    "✔ {}{}",
+                    format::duration(age),
+                    rpo.map(|r| format!(" / RPO {}", format::duration(r)))
+                        .unwrap_or_default()
+                ),
+                theme.ok,
+            ),
+            None => Span::styled("—", theme.muted),
+        };
+        let sources = Line::from(vec![
+            Span::styled(format!("● {} ok", e.sources_ok), theme.ok),
+            Span::raw(" "),
+            Span::styled(
+                format!("✖ {} failing", e.sources_failing),
+                if e.sources_failing > 0 {
+                    theme.crit
+                } else {
+                    theme.muted
+                },
+            ),
+            Span::raw(" "),
+            Span::styled(
+                format!("◌ {} stale", e.sources_stale),
+                if e.sources_stale > 0 {
+                    theme.stale
+                } else {
+                    theme.muted
+                },
+            ),
+        ]);
+        let mut name = vec![];
+        if let Some(tier) = e.tier {
+            name.push(widgets::tier_badge(tier, theme));
+            name.push(Span::raw(" "));
+        }
+        name.push(Span::raw(e.name.clone()));
+        vec![
+            Cell::from(Line::from(name)),
+            Cell::from(incidents),
+            ratio(e.health_up, e.health),
+            ratio(e.nodes_up, e.nodes),
+            Cell::from(format::opt(e.worst_lag, |l| format!("{l:.0}s"))),
+            Cell::from(backup),
+            Cell::from(e.alerts.to_string()),
+            Cell::from(sources),
+        ]
+    }
+
+    fn detail_title(&self, app: &App, i: usize) -> String {
+        format!("environment {}", summary(app, i).name)
+    }
+
+    /// Every source of the environment with its state and reason.
+    fn detail(&self, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
+        let env = &summary(app, i).name;
+        let now = view::now(&app.situation);
+        let mut lines = Vec::new();
+        for src in app.fleet().sources_of(env) {
+            let (glyph, style, text) = match &src.health {
+                SourceHealth::Ok {
+                    last_success,
+                    duration,
+                } => (
+                    "●",
+                    theme.ok,
+                    format!(
+                        "ok, polled {} ago in {} ms",
+                        format::age(*last_success, now),
+                        duration.as_millis()
+                    ),
+                ),
+                SourceHealth::Pending => ("○", theme.muted, "not polled yet".to_owned()),
+                SourceHealth::Stale { last_success } => (
+                    "◌",
+                    theme.stale,
+                    format!("stale, last data {} ago", format::age(*last_success, now)),
+                ),
+                SourceHealth::Failing { reason, since, .. } => (
+                    "✖",
+                    theme.crit,
+                    format!("failing for {}: {reason}", format::age(*since, now)),
+                ),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{glyph} "), style),
+                Span::raw(format!("{:<24} {:<10} ", src.name, src.kind)),
+                Span::styled(text, style),
+            ]));
+            for w in &src.warnings {
+                lines.push(Line::from(vec![
+                    Span::styled("    ▲ ", theme.warn),
+                    Span::styled(w.clone(), theme.warn),
+                ]));
+            }
+        }
+        lines
+    }
+}
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let now = view::now(&app.situation);
     let problems = problem_lines(app, theme, now);
-    let [top, bottom] = ratatui::layout::Layout::vertical([
-        Constraint::Length(s.environments.len() as u16 + 2),
+    let rows = app.view().rows.len() as u16;
+    let [top, bottom] = Layout::vertical([
+        Constraint::Length(
+            rows.saturating_add(3)
+                .min(area.height.saturating_sub(3).max(3)),
+        ),
         Constraint::Min(0),
     ])
     .areas(area);
-    let rows = s
-        .environments
-        .iter()
-        .map(|env| {
-            let nodes: Vec<_> = s
-                .nodes
-                .iter()
-                .filter(|n| n.environment == env.name)
-                .collect();
-            let nodes_up = nodes.iter().filter(|n| n.up).count();
-            let health: Vec<_> = s
-                .health
-                .iter()
-                .filter(|h| h.environment == env.name)
-                .collect();
-            let health_up = health
-                .iter()
-                .filter(|h| h.result.as_ref().is_some_and(|r| r.up))
-                .count();
-            let worst_lag = s
-                .links
-                .iter()
-                .filter(|l| l.environment == env.name)
-                .filter_map(|l| l.lag_seconds)
-                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-            // The backup closest to (or furthest past) its RPO; without an RPO, the oldest.
-            let oldest_backup = s
-                .backups
-                .iter()
-                .filter(|b| b.environment == env.name)
-                .filter_map(|b| b.age.map(|a| (a, b.rpo)))
-                .max_by(|(a1, r1), (a2, r2)| {
-                    let score = |a: &std::time::Duration, r: &Option<std::time::Duration>| {
-                        r.map_or(a.as_secs_f64() / 86_400.0, |r| {
-                            a.as_secs_f64() / r.as_secs_f64().max(1.0)
-                        })
-                    };
-                    score(a1, r1).total_cmp(&score(a2, r2))
-                });
-            let (mut ok, mut failing, mut stale) = (0, 0, 0);
-            for src in s.sources_of(&env.name) {
-                match src.health {
-                    SourceHealth::Ok { .. } => ok += 1,
-                    SourceHealth::Failing { .. } => failing += 1,
-                    SourceHealth::Stale { .. } | SourceHealth::Pending => stale += 1,
-                }
-            }
-            let alerts = s
-                .alerts
-                .iter()
-                .filter(|a| alert_in_env(app, a, &env.name))
-                .filter(|a| !a.is_suppressed())
-                .count();
-            let mut by_sev = [0usize; 3];
-            for i in app.incident_rows() {
-                if i.environment == env.name && i.lifecycle != crate::incident::Lifecycle::Resolved
-                {
-                    by_sev[usize::from(i.severity.number()) - 1] += 1;
-                }
-            }
-            let incidents_cell = if by_sev == [0, 0, 0] {
-                Line::from(Span::styled("✔ none", theme.ok))
-            } else {
-                Line::from(
-                    [
-                        (crate::incident::Severity::Sev1, by_sev[0]),
-                        (crate::incident::Severity::Sev2, by_sev[1]),
-                        (crate::incident::Severity::Sev3, by_sev[2]),
-                    ]
-                    .into_iter()
-                    .filter(|(_, n)| *n > 0)
-                    .flat_map(|(sev, n)| {
-                        let mut span = super::incidents::severity_span(sev, theme);
-                        span.content = format!("{}×{n} ", sev.label()).into();
-                        [span]
-                    })
-                    .collect::<Vec<_>>(),
-                )
-            };
-            let health_style = if health_up == health.len() {
-                theme.ok
-            } else {
-                theme.crit
-            };
-            let nodes_style = if nodes_up == nodes.len() {
-                theme.ok
-            } else {
-                theme.crit
-            };
-            let backup_cell = match oldest_backup {
-                Some((age, Some(rpo))) if age > rpo => Span::styled(
-                    format!(
-                        "✖ {} > RPO {}",
-                        format::duration(age),
-                        format::duration(rpo)
-                    ),
-                    theme.crit,
-                ),
-                Some((age, rpo)) => Span::styled(
-                    format!(
-                        "{}{}",
-                        format::duration(age),
-                        rpo.map(|r| format!(" / RPO {}", format::duration(r)))
-                            .unwrap_or_default()
-                    ),
-                    theme.ok,
-                ),
-                None => Span::styled("—", theme.muted),
-            };
-            let sources = Line::from(vec![
-                Span::styled(format!("● {ok} ok"), theme.ok),
-                Span::raw(" "),
-                Span::styled(
-                    format!("✖ {failing} failing"),
-                    if failing > 0 { theme.crit } else { theme.muted },
-                ),
-                Span::raw(" "),
-                Span::styled(
-                    format!("◌ {stale} stale"),
-                    if stale > 0 { theme.stale } else { theme.muted },
-                ),
-            ]);
-            Row::new(vec![
-                Cell::from(Line::from(vec![
-                    widgets::tier_badge(env.tier, theme),
-                    Span::raw(" "),
-                    Span::raw(env.name.clone()),
-                ])),
-                Cell::from(incidents_cell),
-                Cell::from(Span::styled(
-                    format!("{health_up}/{}", health.len()),
-                    health_style,
-                )),
-                Cell::from(Span::styled(
-                    format!("{nodes_up}/{}", nodes.len()),
-                    nodes_style,
-                )),
-                Cell::from(format::opt(worst_lag, |l| format!("{l:.0}s"))),
-                Cell::from(backup_cell),
-                Cell::from(alerts.to_string()),
-                Cell::from(sources),
-            ])
-        })
-        .collect();
-    widgets::table(
-        frame,
-        top,
-        app,
-        theme,
-        &widgets::Columns {
-            title: "Environments",
-            header: &[
-                "Environment",
-                "Incidents",
-                "Health",
-                "Nodes",
-                "Worst lag",
-                "Worst backup",
-                "Alerts",
-                "Sources",
-            ],
-            widths: &[
-                Constraint::Length(20),
-                Constraint::Length(18),
-                Constraint::Length(7),
-                Constraint::Length(6),
-                Constraint::Length(10),
-                Constraint::Length(22),
-                Constraint::Length(7),
-                Constraint::Min(30),
-            ],
-        },
-        rows,
-    );
+    widgets::list(frame, top, app, "Environments");
     let title = if problems.is_empty() {
         "Sources: all ok".to_owned()
     } else {
         format!("Sources: {} problem(s)", problems.len())
     };
     frame.render_widget(
-        ratatui::widgets::Paragraph::new(problems).block(
-            ratatui::widgets::Block::default()
-                .borders(ratatui::widgets::Borders::TOP)
-                .title(title),
+        Paragraph::new(problems).block(
+            Block::default()
+                .borders(Borders::TOP)
+                .border_style(theme.muted)
+                .title(Span::styled(title, theme.header)),
         ),
         bottom,
     );
 }
 
-fn alert_in_env(app: &App, alert: &crate::store::model::Alert, env: &str) -> bool {
-    app.fleet()
-        .source(alert.source)
-        .is_some_and(|s| s.environment == env)
+fn in_scope(app: &App, env: &str) -> bool {
+    app.scope.as_deref().is_none_or(|s| s == env)
 }
 
 /// Sources that are not ok, with their reason, and warnings of ok ones.
@@ -221,7 +250,12 @@ fn problem_lines(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for check in &app.fleet().health {
+    for check in app
+        .fleet()
+        .health
+        .iter()
+        .filter(|c| in_scope(app, &c.environment))
+    {
         if let Some(result) = check.result.as_ref().filter(|r| !r.up) {
             lines.push(Line::from(vec![
                 Span::styled("✖ ", theme.crit),
@@ -236,7 +270,12 @@ fn problem_lines(
             ]));
         }
     }
-    for src in &app.fleet().sources {
+    for src in app
+        .fleet()
+        .sources
+        .iter()
+        .filter(|s| in_scope(app, &s.environment))
+    {
         let who = format!("{}/{} ", src.environment, src.name);
         match &src.health {
             SourceHealth::Failing { reason, since, .. } => lines.push(Line::from(vec![
