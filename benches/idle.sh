@@ -12,7 +12,7 @@ exec python3 - "$secs" <<'PY'
 import os, pty, select, sys, time
 
 secs = float(sys.argv[1])
-binary = os.path.abspath("target/release/watchdeck")
+binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.abspath("target")), "release", "watchdeck")
 env = dict(os.environ, TERM="xterm-256color", COLUMNS="160", LINES="48")
 env.pop("NO_COLOR", None)
 start = time.monotonic()

@@ -290,3 +290,18 @@ fn freeze_holds_the_screen_and_every_size_draws() {
         }
     }
 }
+
+#[test]
+fn a_filter_being_typed_survives_new_data() {
+    let mut app = new_app(false);
+    press(&mut app, "2/sev<=2");
+    assert_eq!(app.incident_rows().len(), 1, "applies while typing");
+    assert!(app.update(Arc::new(situation())));
+    assert_eq!(app.incident_rows().len(), 1, "and after new data arrives");
+    press(&mut app, "\x1b");
+    assert_eq!(
+        app.incident_rows().len(),
+        2,
+        "Esc drops the unfinished filter"
+    );
+}

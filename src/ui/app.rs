@@ -335,15 +335,27 @@ impl App {
 
     fn refresh_view(&mut self, tab: Tab) {
         let i = tab.index();
+        let typing = self.typed_filter(tab);
         let v = view::compute(
             self,
             tab.listing(),
             self.scope.as_deref(),
-            self.filters[i].as_ref(),
+            typing.as_ref().or(self.filters[i].as_ref()),
             self.sort[i],
         );
         self.selected[i] = self.selected[i].min(v.rows.len().saturating_sub(1));
         self.views[i] = v;
+    }
+
+    /// The filter being typed on `tab`, when it parses: it applies live, also to data that
+    /// arrives while typing.
+    fn typed_filter(&self, tab: Tab) -> Option<Filter> {
+        match &self.mode {
+            Mode::Filter(line) if tab == self.tab => {
+                Filter::parse(line.text(), &tab.listing().fields()).ok()
+            }
+            _ => None,
+        }
     }
 
     /// Rows a page move skips: the table's height at the last known size.
@@ -586,11 +598,12 @@ impl App {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Esc => {
-                if let Mode::Filter(_) = self.mode {
+                let was_filter = matches!(self.mode, Mode::Filter(_));
+                self.mode = Mode::Normal;
+                if was_filter {
                     // Esc abandons the edit, not the filter that was active before.
                     self.refresh_view(self.tab);
                 }
-                self.mode = Mode::Normal;
                 return;
             }
             KeyCode::Enter => {
@@ -642,9 +655,8 @@ impl App {
             }
             _ => {}
         }
-        if let Mode::Filter(line) = &self.mode {
-            let text = line.text().to_owned();
-            self.preview_filter(&text);
+        if let Mode::Filter(_) = self.mode {
+            self.refresh_view(self.tab);
         }
     }
 
@@ -663,23 +675,6 @@ impl App {
             | Mode::Command { line, .. }
             | Mode::Acknowledge { note: line, .. } => Some(line),
             _ => None,
-        }
-    }
-
-    /// Apply a filter as it is typed when it parses, so the rows narrow live.
-    fn preview_filter(&mut self, text: &str) {
-        let t = self.tab.index();
-        let fields = self.tab.listing().fields();
-        if let Ok(f) = Filter::parse(text, &fields) {
-            let v = view::compute(
-                self,
-                self.tab.listing(),
-                self.scope.as_deref(),
-                Some(&f),
-                self.sort[t],
-            );
-            self.selected[t] = self.selected[t].min(v.rows.len().saturating_sub(1));
-            self.views[t] = v;
         }
     }
 
