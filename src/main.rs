@@ -269,7 +269,8 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     // is indistinguishable from no choice, so it counts as none.
     let configured = Some(settings.general.theme.as_str()).filter(|t| *t != "dark");
     let requested = cli.theme.as_deref().or(configured);
-    let theme = match Theme::select(requested, Theme::no_color_env()) {
+    let theme = match Theme::select_from(requested, Theme::no_color_env(), Some(&paths.themes_dir))
+    {
         Ok(t) => t,
         Err(e) => {
             eprintln!("watchdeck: {e}");
@@ -334,6 +335,7 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
                 keymap,
                 runbook_links,
                 mouse: cli.mouse || settings.general.mouse,
+                themes_dir: Some(paths.themes_dir.clone()),
             },
             bell_on_sev1: settings.general.bell_on_sev1,
         },

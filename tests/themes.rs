@@ -255,3 +255,34 @@ fn a_missing_theme_file_is_a_read_error() {
         Err(ThemeError::Read { .. })
     ));
 }
+
+#[test]
+fn bare_names_are_found_in_the_user_themes_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ocean.toml"),
+        "inherits = \"dark\"\n[roles]\nok = { fg = \"blue\" }\n",
+    )
+    .expect("write theme");
+    let theme = Theme::load_from("ocean", Some(dir.path())).expect("user theme loads by name");
+    assert_eq!(theme.ok.fg, Some(ratatui::style::Color::Blue));
+    assert_eq!(theme.crit, Theme::dark().crit, "the rest inherited");
+    let names = Theme::available(Some(dir.path()));
+    assert!(names.iter().any(|n| n == "ocean"), "{names:?}");
+    assert!(names.iter().any(|n| n == "dark"));
+    let err = Theme::load_from("nope", Some(dir.path())).expect_err("unknown");
+    assert!(err.to_string().contains("ocean"), "{err}");
+    // Built-in names win over a user file of the same name.
+    std::fs::write(
+        dir.path().join("mono.toml"),
+        "[roles]\nok = { fg = \"blue\" }\n",
+    )
+    .expect("write");
+    assert_eq!(
+        Theme::load_from("mono", Some(dir.path()))
+            .expect("built-in")
+            .ok
+            .fg,
+        None
+    );
+}

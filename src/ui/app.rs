@@ -163,6 +163,8 @@ pub struct AppOptions {
     /// Rule → runbooks it links, from the loaded rule set (for the Runbooks tab).
     pub runbook_links: Vec<(String, Vec<String>)>,
     pub mouse: bool,
+    /// Where `:theme NAME` looks for user themes besides the built-ins.
+    pub themes_dir: Option<std::path::PathBuf>,
 }
 
 impl AppOptions {
@@ -175,6 +177,7 @@ impl AppOptions {
             keymap: Keymap::builtin(),
             runbook_links: Vec::new(),
             mouse: false,
+            themes_dir: None,
         }
     }
 }
@@ -210,6 +213,7 @@ pub struct App {
     pub summaries: Vec<EnvSummary>,
     pub offers: Vec<RunbookOffer>,
     pub runbook_links: Vec<(String, Vec<String>)>,
+    themes_dir: Option<std::path::PathBuf>,
     /// Last known terminal size, for page moves and mouse hits.
     pub size: (u16, u16),
     /// Filter and command history, shared by both prompts.
@@ -241,6 +245,7 @@ impl App {
             summaries: Vec::new(),
             offers: Vec::new(),
             runbook_links: options.runbook_links,
+            themes_dir: options.themes_dir,
             size: (80, 24),
             history: Vec::new(),
         };
@@ -751,10 +756,7 @@ impl App {
                 .map(|e| e.name.clone())
                 .collect(),
             tabs: Tab::ALL.iter().map(|t| t.slug().to_owned()).collect(),
-            themes: Theme::builtin_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            themes: Theme::available(self.themes_dir.as_deref()),
             columns: self
                 .tab
                 .listing()
@@ -804,7 +806,7 @@ impl App {
                 Ok(id) => self.send_acknowledge(id, note),
                 Err(why) => self.set_status(why, StatusKind::Error),
             },
-            UiCommand::Theme(name) => match Theme::load(&name) {
+            UiCommand::Theme(name) => match Theme::load_from(&name, self.themes_dir.as_deref()) {
                 Ok(theme) => {
                     self.theme = theme;
                     self.set_status(format!("theme: {name}"), StatusKind::Info);

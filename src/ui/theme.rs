@@ -330,6 +330,22 @@ impl Theme {
     /// A built-in theme by name, or a theme file by path (anything ending in `.toml` or
     /// with a directory part).
     pub fn load(name_or_path: &str) -> Result<Self, ThemeError> {
+        Self::load_from(name_or_path, None)
+    }
+
+    /// Like [`Theme::load`], and a bare name that is not built in is looked up as
+    /// `NAME.toml` in the user's themes directory (`~/.config/watchdeck/themes`).
+    pub fn load_from(name_or_path: &str, themes_dir: Option<&Path>) -> Result<Self, ThemeError> {
+        if let Some(dir) = themes_dir
+            && !BUILTIN.iter().any(|(n, _)| *n == name_or_path)
+            && Path::new(name_or_path).components().count() == 1
+            && !name_or_path.ends_with(".toml")
+        {
+            let candidate = dir.join(format!("{name_or_path}.toml"));
+            if candidate.is_file() {
+                return Self::load(&candidate.display().to_string());
+            }
+        }
         if BUILTIN.iter().any(|(n, _)| *n == name_or_path) {
             return Self::builtin(name_or_path);
         }
@@ -343,8 +359,31 @@ impl Theme {
         }
         Err(ThemeError::Unknown(
             name_or_path.to_owned(),
-            Self::builtin_names().join(", "),
+            Self::available(themes_dir).join(", "),
         ))
+    }
+
+    /// Built-in names, then the user's theme files (by name, sorted).
+    pub fn available(themes_dir: Option<&Path>) -> Vec<String> {
+        let mut names: Vec<String> = Self::builtin_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if let Some(entries) = themes_dir.and_then(|d| std::fs::read_dir(d).ok()) {
+            let mut user: Vec<String> = entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let p = e.path();
+                    (p.extension()? == "toml")
+                        .then(|| p.file_stem()?.to_str().map(str::to_owned))
+                        .flatten()
+                })
+                .filter(|n| !names.contains(n))
+                .collect();
+            user.sort();
+            names.extend(user);
+        }
+        names
     }
 
     /// Pick the theme for this run.
@@ -359,8 +398,17 @@ impl Theme {
     /// Pass `None` when the theme only comes from a default: `Some("dark")` from a default
     /// would count as a request and `NO_COLOR` would never take effect.
     pub fn select(requested: Option<&str>, no_color: bool) -> Result<Self, ThemeError> {
+        Self::select_from(requested, no_color, None)
+    }
+
+    /// [`Theme::select`], looking bare names up in the user's themes directory too.
+    pub fn select_from(
+        requested: Option<&str>,
+        no_color: bool,
+        themes_dir: Option<&Path>,
+    ) -> Result<Self, ThemeError> {
         match requested {
-            Some(name_or_path) => Self::load(name_or_path),
+            Some(name_or_path) => Self::load_from(name_or_path, themes_dir),
             None if no_color => Self::builtin("mono"),
             None => Self::builtin(DEFAULT_BASE),
         }
