@@ -132,12 +132,7 @@ impl Listing for Alerts {
 
     fn detail(&self, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let a = alert(app, i);
-        let kv = |k: &str, v: &str| {
-            Line::from(vec![
-                Span::styled(format!("{k:>14}  "), theme.muted),
-                Span::raw(v.to_owned()),
-            ])
-        };
+        let kv = |k: &str, v: &str| widgets::kv(k, v, theme);
         let mut lines = vec![kv("state", state_text(a))];
         if let Some(since) = a.since {
             lines.push(kv(

@@ -165,7 +165,7 @@ impl Listing for Backups {
 
     fn detail(&self, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let Record::Catalog(c) = record(app, i) else {
-            return default_detail(self, app, i, theme);
+            return view::field_lines(self, app, i, theme);
         };
         let mut lines = vec![Line::from(vec![
             Span::styled(format!("{} backups listed; ", c.entries), theme.muted),
@@ -192,19 +192,6 @@ impl Listing for Backups {
         }
         lines
     }
-}
-
-fn default_detail(l: &Backups, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
-    COLUMNS
-        .iter()
-        .map(|c| {
-            let v = l.field(app, i, c.key).unwrap_or(Cow::Borrowed("—"));
-            Line::from(vec![
-                Span::styled(format!("{:>14}  ", c.header), theme.muted),
-                Span::raw(v.into_owned()),
-            ])
-        })
-        .collect()
 }
 
 /// Slots are named by their length, as the retention policy's tiers are written.

@@ -164,12 +164,7 @@ impl Listing for Incidents {
 
     fn detail(&self, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let now = view::now(&app.situation);
-        let kv = |k: &str, v: String| {
-            Line::from(vec![
-                Span::styled(format!("{k:>12}  "), theme.muted),
-                Span::raw(v),
-            ])
-        };
+        let kv = |k: &str, v: String| widgets::kv(k, v, theme);
         let mut lines = Vec::new();
         match record(app, i) {
             Record::Pending(p) => {
@@ -201,7 +196,7 @@ impl Listing for Incidents {
                     ),
                 ));
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{:>12}  ", "respond by"), theme.muted),
+                    Span::styled(format!("{:>14}  ", "respond by"), theme.muted),
                     Span::raw(format!("{}  ", stamp(x.deadline))),
                     deadline_span(x, now, theme),
                 ]));
@@ -250,10 +245,7 @@ fn labels(
     }
     lines.push(Line::from(Span::styled("labels", theme.header)));
     for (k, v) in labels {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{k:>12}  "), theme.muted),
-            Span::raw(v.clone()),
-        ]));
+        lines.push(widgets::kv(k, v.clone(), theme));
     }
 }
 

@@ -102,12 +102,7 @@ impl Listing for Replication {
     fn detail(&self, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let l = &app.fleet().links[i];
         let (_, state) = state_text(l);
-        let kv = |k: &str, v: String| {
-            Line::from(vec![
-                Span::styled(format!("{k:>14}  "), theme.muted),
-                Span::raw(v),
-            ])
-        };
+        let kv = |k: &str, v: String| widgets::kv(k, v, theme);
         let mut lines = vec![
             kv("kind", l.kind.as_str().to_owned()),
             kv("cluster", l.cluster.clone().unwrap_or_else(|| "—".into())),

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::Cell;
 
 use super::app::App;
@@ -86,16 +86,7 @@ pub trait Listing: Sync {
     fn detail_title(&self, app: &App, i: usize) -> String;
     /// The detail pane's lines: by default every field, one per line.
     fn detail(&self, app: &App, i: usize, theme: &Theme) -> Vec<Line<'static>> {
-        self.columns()
-            .iter()
-            .map(|c| {
-                let v = self.field(app, i, c.key).unwrap_or(Cow::Borrowed("—"));
-                Line::from(vec![
-                    Span::styled(format!("{:>14}  ", c.header), theme.muted),
-                    Span::raw(v.into_owned()),
-                ])
-            })
-            .collect()
+        field_lines(self, app, i, theme)
     }
 
     /// Every filter field this tab understands.
@@ -105,6 +96,24 @@ pub trait Listing: Sync {
         f.dedup();
         f
     }
+}
+
+/// Every column's field of a record, one per line: the detail pane of tabs with nothing
+/// more to say.
+pub fn field_lines<L: Listing + ?Sized>(
+    listing: &L,
+    app: &App,
+    i: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    listing
+        .columns()
+        .iter()
+        .map(|c| {
+            let v = listing.field(app, i, c.key).unwrap_or(Cow::Borrowed("—"));
+            super::widgets::kv(c.header, v.into_owned(), theme)
+        })
+        .collect()
 }
 
 /// One record seen through the filter's eyes.

@@ -123,3 +123,11 @@ pub fn severity_style(theme: &Theme, sev: crate::incident::Severity) -> ratatui:
         crate::incident::Severity::Sev3 => theme.sev3,
     }
 }
+
+/// `           key  value`: one line of a detail pane, keys right-aligned in a muted column.
+pub fn kv(key: &str, value: impl Into<String>, theme: &Theme) -> ratatui::text::Line<'static> {
+    ratatui::text::Line::from(vec![
+        Span::styled(format!("{key:>14}  "), theme.muted),
+        Span::raw(value.into()),
+    ])
+}
