@@ -305,3 +305,18 @@ fn a_filter_being_typed_survives_new_data() {
         "Esc drops the unfinished filter"
     );
 }
+
+#[test]
+fn the_selection_follows_its_incident_when_the_order_changes() {
+    let mut app = new_app(false);
+    press(&mut app, "2j");
+    let chosen = app.selected_incident().expect("selected");
+    assert_eq!(
+        app.situation.incident(chosen).map(|i| i.summary.as_str()),
+        Some("minor thing")
+    );
+    // Same incidents, listed the other way round: the selection moves with its incident.
+    press(&mut app, "S");
+    assert!(app.update(Arc::new(situation())));
+    assert_eq!(app.selected_incident(), Some(chosen));
+}

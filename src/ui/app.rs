@@ -262,9 +262,41 @@ impl App {
         if self.frozen {
             return false;
         }
+        // Keep each tab's selection on the same record, wherever it moved.
+        let selected: Vec<Option<String>> = Tab::ALL
+            .iter()
+            .map(|t| {
+                let i = self.views[t.index()].rows.get(self.selected[t.index()])?;
+                Some(t.listing().identity(self, *i))
+            })
+            .collect();
         self.situation = situation;
         self.refresh();
+        for (t, id) in Tab::ALL.iter().zip(selected) {
+            if let Some(id) = id {
+                self.reselect(*t, &id);
+            }
+        }
         true
+    }
+
+    /// Select the row showing the record with this identity, if it is still listed.
+    fn reselect(&mut self, tab: Tab, id: &str) {
+        let t = tab.index();
+        let listing = tab.listing();
+        let same = |app: &App, pos: usize| {
+            app.views[t]
+                .rows
+                .get(pos)
+                .is_some_and(|&i| listing.identity(app, i) == id)
+        };
+        // Usually nothing moved: check the old position before searching.
+        if same(self, self.selected[t]) {
+            return;
+        }
+        if let Some(pos) = (0..self.views[t].rows.len()).find(|&p| same(self, p)) {
+            self.selected[t] = pos;
+        }
     }
 
     pub fn selected(&self) -> usize {
@@ -329,16 +361,31 @@ impl App {
             // than an empty screen that looks healthy.
             self.scope = None;
         }
-        self.refresh_views();
+        self.compute_views();
     }
 
-    fn refresh_views(&mut self) {
+    fn compute_views(&mut self) {
         for tab in Tab::ALL {
-            self.refresh_view(tab);
+            self.compute_view(tab);
         }
     }
 
+    /// Recompute one tab's view on the same situation, keeping the selected record selected.
     fn refresh_view(&mut self, tab: Tab) {
+        let i = tab.index();
+        let id = self.views[i]
+            .rows
+            .get(self.selected[i])
+            .map(|&r| tab.listing().identity(self, r));
+        self.compute_view(tab);
+        if let Some(id) = id {
+            self.reselect(tab, &id);
+        }
+    }
+
+    /// Recompute one tab's view. After a new situation the old view's record indices mean
+    /// nothing, so this never looks at them.
+    fn compute_view(&mut self, tab: Tab) {
         let i = tab.index();
         let typing = self.typed_filter(tab);
         let v = view::compute(
@@ -542,7 +589,7 @@ impl App {
 
     fn after_scope_change(&mut self) {
         self.selected = [0; TABS];
-        self.refresh_views();
+        self.compute_views();
         let text = match &self.scope {
             Some(env) => format!("environment: {env}"),
             None => "environment: all".to_owned(),

@@ -114,6 +114,13 @@ impl Listing for Incidents {
         }
     }
 
+    fn identity(&self, app: &App, i: usize) -> String {
+        match record(app, i) {
+            Record::Incident(x) => x.id.to_string(),
+            Record::Pending(p) => format!("pending {} {}", p.rule, p.key),
+        }
+    }
+
     /// Worst first, then oldest; resolved after the rest; pending conditions last.
     fn default_order(&self, app: &App, a: usize, b: usize) -> Ordering {
         let key = |i: usize| match record(app, i) {

@@ -72,6 +72,16 @@ pub trait Listing: Sync {
     /// A field's value as text (numbers as plain numbers, ages in seconds) for the filter
     /// and for sorting.
     fn field<'a>(&self, app: &'a App, i: usize, key: &str) -> Option<Cow<'a, str>>;
+    /// What stays the same for a record from one situation to the next, so the selection
+    /// follows the record (not the row number) when data changes underneath it.
+    fn identity(&self, app: &App, i: usize) -> String {
+        let mut id = self.environment(app, i).to_owned();
+        for c in self.columns().iter().take(3) {
+            id.push('\u{1f}');
+            id.push_str(&self.field(app, i, c.key).unwrap_or_default());
+        }
+        id
+    }
     /// Order of records before the user sorts (records in collection order by default).
     fn default_order(&self, _app: &App, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
