@@ -281,6 +281,10 @@ impl SeriesTable {
     }
 
     /// Replace `out` with the points of a series with `start < time <= end`, oldest first.
+    ///
+    /// Rule evaluation calls this for tens of thousands of series per round, so the ring is
+    /// walked with a running slot index (no division per point) and the cheap NaN test
+    /// (absent point) comes before the time comparisons.
     pub fn history_between(
         &self,
         series: &Series,
@@ -289,14 +293,26 @@ impl SeriesTable {
         out: &mut Vec<(DateTime<Utc>, f64)>,
     ) {
         out.clear();
-        let cap = self.capacity() as u64;
-        let first = self.generation.saturating_sub(cap - 1).max(1);
-        for g in first..=self.generation {
-            let slot = self.slot(g);
-            let Some(t) = self.times[slot] else { continue };
-            let v = series.history[slot];
-            if t > start && t <= end && !v.is_nan() {
+        let cap = self.capacity();
+        let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
+        if first > self.generation {
+            return;
+        }
+        let mut slot = self.slot(first);
+        // Generations first..=generation, at most `cap` of them (so the count fits usize).
+        let count = (self.generation - first + 1) as usize;
+        let history = &series.history[..cap.min(series.history.len())];
+        for _ in 0..count {
+            if let (Some(&v), Some(&Some(t))) = (history.get(slot), self.times.get(slot))
+                && !v.is_nan()
+                && t > start
+                && t <= end
+            {
                 out.push((t, v));
+            }
+            slot += 1;
+            if slot == cap {
+                slot = 0;
             }
         }
     }
