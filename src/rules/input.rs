@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::data::{InputSeries, LabelSet, RuleData, label, label_set};
+use super::data::{InputSeries, Interner, LabelSet, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
 use crate::store::series::Series;
@@ -48,6 +48,8 @@ pub struct InputBuilder {
     /// Labels of each source's `up` and node series: fixed by the config, so built once.
     per_source: Vec<Option<(LabelSet, Option<LabelSet>)>>,
     buckets: Vec<Vec<InputSeries>>,
+    /// Every label set built here shares its strings (see [`Interner`]).
+    interner: Interner,
 }
 
 impl InputBuilder {
@@ -107,7 +109,9 @@ impl InputBuilder {
                 if let Some(series) = table.get(idx)
                     && let Some(&slot) = self.slots.get(&*series.name)
                 {
-                    cache.wanted.push((idx, slot, enriched(state, series)));
+                    cache
+                        .wanted
+                        .push((idx, slot, enriched(&mut self.interner, state, series)));
                 }
             }
             cache.scanned = table.len();
@@ -152,7 +156,7 @@ impl InputBuilder {
         if self.synth.len() >= SYNTH_CACHE_LIMIT {
             self.synth.clear();
         }
-        let set = label_set(sorted);
+        let set = self.interner.label_set(sorted);
         self.synth.insert(key, set.clone());
         set
     }
@@ -183,12 +187,12 @@ impl InputBuilder {
                 if let Some(c) = &m.placement.cluster {
                     n.push(("cluster", c));
                 }
-                node = Some(label_set(n));
+                node = Some(self.interner.label_set(n));
             }
         } else {
             pairs.push(("preset", ""));
         }
-        let entry = (label_set(pairs), node);
+        let entry = (self.interner.label_set(pairs), node);
         if self.per_source.len() <= idx {
             self.per_source.resize(idx + 1, None);
         }
@@ -507,7 +511,7 @@ fn placement_pairs<'p>(p: &'p Placement, pairs: &mut Vec<(&'static str, &'p str)
 
 /// An exporter series' labels plus its source's: `env` and `source` always the console's;
 /// placement labels only where the exporter did not set the same label itself.
-fn enriched(state: &SourceState, series: &Series) -> LabelSet {
+fn enriched(interner: &mut Interner, state: &SourceState, series: &Series) -> LabelSet {
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(series.labels.len() + 8);
     if let SourceKind::Metrics(m) = &state.spec.kind {
         let mut placement = Vec::new();
@@ -525,7 +529,7 @@ fn enriched(state: &SourceState, series: &Series) -> LabelSet {
     pairs.push(("source", &state.spec.name));
     // label_set keeps the last of duplicate names: exporter labels beat placement, and the
     // console's env/source beat both.
-    label_set(pairs)
+    interner.label_set(pairs)
 }
 
 /// Rule data for one round.
