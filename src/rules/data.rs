@@ -124,6 +124,9 @@ pub struct InputSeries {
     pub handle: u64,
 }
 
+/// Computes a range function's value from a series' points (oldest first).
+pub type RangeFn<'f> = dyn Fn(&[(DateTime<Utc>, f64)]) -> Option<f64> + 'f;
+
 /// Where the evaluator reads from.
 pub trait RuleData {
     /// The evaluation instant.
@@ -135,6 +138,27 @@ pub trait RuleData {
     /// without history. A buffer the caller reuses, because range functions read the
     /// history of thousands of series per round.
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>);
+
+    /// A range function's value over the series' [`Self::history`] for `window`: `f`
+    /// computes it from the points (read into `points`, a buffer the caller reuses); `func`
+    /// tells apart the functions taken over the same series and window.
+    ///
+    /// An implementation may return the value `f` gave for the same series, function and
+    /// window in an earlier round when it knows the points are the same: range functions
+    /// over tens of thousands of counters dominate a round otherwise, while only the
+    /// tables scraped since the last round have new points.
+    fn range_value(
+        &self,
+        series: &InputSeries,
+        window: Duration,
+        func: u8,
+        points: &mut Vec<(DateTime<Utc>, f64)>,
+        f: &RangeFn<'_>,
+    ) -> Option<f64> {
+        let _ = func;
+        self.history(series, window, points);
+        f(points)
+    }
 }
 
 /// A [`RuleData`] filled by hand: for tests and benchmarks.

@@ -5,8 +5,12 @@
 //! Built every round, so it is built cheaply: only metric names some rule reads are kept;
 //! each exporter series' verdict (unwanted, or wanted with its enriched label set) is cached
 //! by source and series index until the table's layout changes; synthetic label sets are
-//! shared between rounds; the per-name buckets are reused.
+//! shared between rounds; the per-name buckets are reused; label strings are interned.
+//! [`StoreData::range_value`] remembers each exporter series' range-function values between
+//! rounds, valid while its table's generation and layout stay the same and the evaluation
+//! instant stays within the span that sees the same points (`SeriesTable::window_span`).
 
+use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +18,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::data::{InputSeries, Interner, LabelSet, RuleData, label};
+use super::data::{InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
-use crate::store::series::Series;
+use crate::store::series::{Series, SeriesTable};
 use crate::store::{Snapshot, SourceState, Store};
 
 /// Handle of synthetic series (no history).
@@ -50,6 +54,36 @@ pub struct InputBuilder {
     buckets: Vec<Vec<InputSeries>>,
     /// Every label set built here shares its strings (see [`Interner`]).
     interner: Interner,
+    /// The store the caches above describe.
+    store_id: Option<u64>,
+    /// Range-function values remembered between rounds (see [`RuleData::range_value`]).
+    ranges: RefCell<Vec<Lane>>,
+    /// Each source's table generation and layout as of this round's build, by source id:
+    /// read here so that checking a remembered value touches no table.
+    stamps: Vec<(u64, u64)>,
+}
+
+/// Remembered values of one range function and window over one bucket, by position in the
+/// bucket: evaluation walks a bucket in order, so the memos are read in order too.
+#[derive(Debug)]
+struct Lane {
+    slot: usize,
+    func: u8,
+    window: Duration,
+    memos: Vec<Option<RangeMemo>>,
+}
+
+/// A range function's value and what it is valid for: the series (handle), its table's
+/// contents (generation and layout) and the evaluation instants `[from, until)` that see
+/// the same points.
+#[derive(Debug, Clone, Copy)]
+struct RangeMemo {
+    handle: u64,
+    generation: u64,
+    layout: u64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    value: Option<f64>,
 }
 
 impl InputBuilder {
@@ -74,16 +108,34 @@ impl InputBuilder {
         snap: &Snapshot,
         now: DateTime<Utc>,
     ) -> StoreData<'a> {
+        if self.store_id != Some(store.id()) {
+            // Every cache below is keyed by source ids, series indices and generations of
+            // one store.
+            self.store_id = Some(store.id());
+            self.sources.clear();
+            self.synth.clear();
+            self.per_source.clear();
+            self.ranges.get_mut().clear();
+            self.stamps.clear();
+        }
         for bucket in &mut self.buckets {
             bucket.clear();
         }
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
+        // Lanes follow their bucket's length (memos are checked by handle, so a shifted
+        // position is only a miss).
+        for lane in self.ranges.get_mut() {
+            let len = self.buckets.get(lane.slot).map_or(0, Vec::len);
+            lane.memos.resize(len, None);
+        }
         StoreData {
             now,
             store,
             slots: &self.slots,
             buckets: &self.buckets,
+            ranges: &self.ranges,
+            stamps: &self.stamps,
         }
     }
 
@@ -98,6 +150,10 @@ impl InputBuilder {
                 self.sources.resize_with(sidx + 1, SourceCache::default);
             }
             let table = &state.table;
+            if self.stamps.len() <= sidx {
+                self.stamps.resize(sidx + 1, (u64::MAX, u64::MAX));
+            }
+            self.stamps[sidx] = (table.generation(), table.layout());
             let cache = &mut self.sources[sidx];
             if cache.layout != table.layout() {
                 *cache = SourceCache {
@@ -538,6 +594,8 @@ pub struct StoreData<'a> {
     store: &'a Store,
     slots: &'a FxHashMap<Arc<str>, usize>,
     buckets: &'a [Vec<InputSeries>],
+    ranges: &'a RefCell<Vec<Lane>>,
+    stamps: &'a [(u64, u64)],
 }
 
 impl StoreData<'_> {
@@ -560,18 +618,100 @@ impl RuleData for StoreData<'_> {
 
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
         out.clear();
-        if series.handle == SYNTHETIC {
-            return;
-        }
-        let source = SourceId((series.handle >> 32) as u32);
-        let idx = (series.handle & 0xffff_ffff) as usize;
-        let Some(state) = self.store.source(source) else {
-            return;
-        };
-        let Some(s) = state.table.get(idx) else {
+        let Some((table, s)) = self.exporter_series(series) else {
             return;
         };
         let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        state.table.history_between(s, start, self.now, out);
+        table.history_between(s, start, self.now, out);
+    }
+
+    fn range_value(
+        &self,
+        series: &InputSeries,
+        window: Duration,
+        func: u8,
+        points: &mut Vec<(DateTime<Utc>, f64)>,
+        f: &RangeFn<'_>,
+    ) -> Option<f64> {
+        let Some(pos) = self.position(series) else {
+            self.history(series, window, points);
+            return f(points);
+        };
+        let now = self.now;
+        let source = (series.handle >> 32) as usize;
+        let stamp = self.stamps.get(source).copied();
+        let mut ranges = self.ranges.borrow_mut();
+        let lane = match ranges
+            .iter()
+            .position(|l| l.slot == pos.0 && l.func == func && l.window == window)
+        {
+            Some(i) => i,
+            None => {
+                ranges.push(Lane {
+                    slot: pos.0,
+                    func,
+                    window,
+                    memos: vec![None; self.buckets[pos.0].len()],
+                });
+                ranges.len() - 1
+            }
+        };
+        let lane = &mut ranges[lane];
+        if let Some(Some(m)) = lane.memos.get(pos.1)
+            && m.handle == series.handle
+            && Some((m.generation, m.layout)) == stamp
+            && m.from <= now
+            && now < m.until
+        {
+            return m.value;
+        }
+        self.history(series, window, points);
+        let value = f(points);
+        let Some((table, s)) = self.exporter_series(series) else {
+            return value;
+        };
+        let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        if let (Some(place), Some((from, until))) =
+            (lane.memos.get_mut(pos.1), table.window_span(s, w, now))
+        {
+            *place = Some(RangeMemo {
+                handle: series.handle,
+                generation: table.generation(),
+                layout: table.layout(),
+                from,
+                until,
+                value,
+            });
+        }
+        value
+    }
+}
+
+impl<'a> StoreData<'a> {
+    /// (bucket, index in it) of an exporter series of this round's data, found by address:
+    /// the evaluator hands back references into the buckets.
+    fn position(&self, series: &InputSeries) -> Option<(usize, usize)> {
+        if series.handle == SYNTHETIC {
+            return None;
+        }
+        let addr = series as *const InputSeries as usize;
+        let size = std::mem::size_of::<InputSeries>();
+        self.buckets.iter().enumerate().find_map(|(slot, b)| {
+            let start = b.as_ptr() as usize;
+            let end = start + b.len() * size;
+            (addr >= start && addr < end && (addr - start).is_multiple_of(size))
+                .then(|| (slot, (addr - start) / size))
+        })
+    }
+
+    /// The table and series behind an exporter series' handle; `None` for synthetic ones.
+    fn exporter_series(&self, series: &InputSeries) -> Option<(&'a SeriesTable, &'a Series)> {
+        if series.handle == SYNTHETIC {
+            return None;
+        }
+        let source = SourceId((series.handle >> 32) as u32);
+        let idx = (series.handle & 0xffff_ffff) as usize;
+        let table = &self.store.source(source)?.table;
+        Some((table, table.get(idx)?))
     }
 }

@@ -486,9 +486,12 @@ impl Evaluator<'_> {
                 };
                 let mut out = Vec::new();
                 let mut points = Vec::new();
+                let f = |p: &[(DateTime<Utc>, f64)]| over_time(range_func, p);
                 for s in self.matching_series(sel) {
-                    self.data.history(s, *window, &mut points);
-                    let Some(value) = over_time(range_func, &points) else {
+                    let Some(value) =
+                        self.data
+                            .range_value(s, *window, range_func as u8, &mut points, &f)
+                    else {
                         continue;
                     };
                     out.push(S {
