@@ -39,6 +39,11 @@ struct SourceCache {
     scanned: usize,
     /// (series index, bucket, enriched labels).
     wanted: Vec<(usize, usize, LabelSet)>,
+    /// Last round's table generation and layout, and staleness.
+    written: Option<(u64, u64, bool)>,
+    /// Where last round's entries went: (bucket, first position, count). A source's
+    /// entries are contiguous in each bucket, sources following one another.
+    placed: Vec<(usize, usize, usize)>,
 }
 
 /// Builds [`StoreData`] each round, keeping what can be kept between rounds.
@@ -52,6 +57,8 @@ pub struct InputBuilder {
     /// Labels of each source's `up` and node series: fixed by the config, so built once.
     per_source: Vec<Option<(LabelSet, Option<LabelSet>)>>,
     buckets: Vec<Vec<InputSeries>>,
+    /// Per bucket, how many entries this round has written so far (see [`put`]).
+    cursors: Vec<usize>,
     /// Every label set built here shares its strings (see [`Interner`]).
     interner: Interner,
     /// The store the caches above describe.
@@ -118,11 +125,13 @@ impl InputBuilder {
             self.ranges.get_mut().clear();
             self.stamps.clear();
         }
-        for bucket in &mut self.buckets {
-            bucket.clear();
-        }
+        self.cursors.clear();
+        self.cursors.resize(self.buckets.len(), 0);
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
+        for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
+            bucket.truncate(len);
+        }
         // Lanes follow their bucket's length (memos are checked by handle, so a shifted
         // position is only a miss).
         for lane in self.ranges.get_mut() {
@@ -154,7 +163,23 @@ impl InputBuilder {
                 self.stamps.resize(sidx + 1, (u64::MAX, u64::MAX));
             }
             self.stamps[sidx] = (table.generation(), table.layout());
+            let stale = snap.is_stale(id);
             let cache = &mut self.sources[sidx];
+            // Nothing scraped since last round, same staleness, and every source before it
+            // wrote as many entries as last round: its entries are already in place, with
+            // the same values (a table's values only change with its generation).
+            if cache.written == Some((table.generation(), table.layout(), stale))
+                && cache.scanned == table.len()
+                && cache
+                    .placed
+                    .iter()
+                    .all(|&(slot, start, _)| self.cursors.get(slot) == Some(&start))
+            {
+                for &(slot, _, count) in &cache.placed {
+                    self.cursors[slot] += count;
+                }
+                continue;
+            }
             if cache.layout != table.layout() {
                 *cache = SourceCache {
                     layout: table.layout(),
@@ -171,19 +196,26 @@ impl InputBuilder {
                 }
             }
             cache.scanned = table.len();
-            let stale = snap.is_stale(id);
+            cache.written = Some((table.generation(), table.layout(), stale));
+            cache.placed.clear();
             for (idx, slot, labels) in &cache.wanted {
                 let Some(series) = table.get(*idx).filter(|_| table.is_present(*idx)) else {
                     continue;
                 };
-                self.buckets[*slot].push(InputSeries {
-                    name: self.names[*slot].clone(),
-                    labels: labels.clone(),
-                    value: series.value,
+                match cache.placed.iter_mut().find(|p| p.0 == *slot) {
+                    Some(p) => p.2 += 1,
+                    None => cache.placed.push((*slot, self.cursors[*slot], 1)),
+                }
+                put(
+                    &mut self.buckets[*slot],
+                    &mut self.cursors[*slot],
+                    &self.names[*slot],
+                    labels,
+                    series.value,
                     stale,
-                    source: Some(id),
-                    handle: (u64::from(id.0) << 32) | *idx as u64,
-                });
+                    Some(id),
+                    (u64::from(id.0) << 32) | *idx as u64,
+                );
             }
         }
     }
@@ -264,18 +296,33 @@ impl InputBuilder {
         stale: bool,
         source: Option<SourceId>,
     ) {
-        let Some(&slot) = self.slots.get(name) else {
+        let slot = self.slots.get(name).copied();
+        self.emit_to(slot, labels, value, stale, source);
+    }
+
+    /// [`Self::emit`] with the name's bucket already looked up (for loops over thousands).
+    fn emit_to(
+        &mut self,
+        slot: Option<usize>,
+        labels: &LabelSet,
+        value: f64,
+        stale: bool,
+        source: Option<SourceId>,
+    ) {
+        let Some(slot) = slot else {
             return;
         };
         if value.is_finite() {
-            self.buckets[slot].push(InputSeries {
-                name: self.names[slot].clone(),
-                labels: labels.clone(),
+            put(
+                &mut self.buckets[slot],
+                &mut self.cursors[slot],
+                &self.names[slot],
+                labels,
                 value,
                 stale,
                 source,
-                handle: SYNTHETIC,
-            });
+                SYNTHETIC,
+            );
         }
     }
 
@@ -286,7 +333,8 @@ impl InputBuilder {
     fn synthetic(&mut self, store: &Store, snap: &Snapshot) {
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
 
-        if self.wants("up") {
+        let up_slot = self.slots.get("up").copied();
+        if up_slot.is_some() {
             for src in &snap.sources {
                 let Some(state) = store.source(src.id) else {
                     continue;
@@ -298,10 +346,17 @@ impl InputBuilder {
                 ) && state.is_up();
                 // `up` is about the poll itself: never stale, and tied to no source, so a
                 // failing source makes it 0 rather than making it unknown.
-                self.emit("up", &labels, flag(up), false, None);
+                self.emit_to(up_slot, &labels, flag(up), false, None);
             }
         }
 
+        let [node_up, node_cpu, node_memory, node_disk] = [
+            "node_up",
+            "node_cpu_percent",
+            "node_memory_percent",
+            "node_disk_used_percent",
+        ]
+        .map(|name| self.slots.get(name).copied());
         for n in &snap.nodes {
             let cached = store
                 .source(n.source)
@@ -322,15 +377,15 @@ impl InputBuilder {
             };
             let stale = snap.is_stale(n.source);
             // Like `up`: derived from the poll outcome, so it never depends on fresh data.
-            self.emit("node_up", &labels, flag(n.up), false, None);
+            self.emit_to(node_up, &labels, flag(n.up), false, None);
             if let Some(v) = n.cpu_percent {
-                self.emit("node_cpu_percent", &labels, v, stale, Some(n.source));
+                self.emit_to(node_cpu, &labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.memory_percent {
-                self.emit("node_memory_percent", &labels, v, stale, Some(n.source));
+                self.emit_to(node_memory, &labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.root_disk_percent {
-                self.emit("node_disk_used_percent", &labels, v, stale, Some(n.source));
+                self.emit_to(node_disk, &labels, v, stale, Some(n.source));
             }
         }
 
@@ -540,6 +595,50 @@ impl InputBuilder {
             }
         }
     }
+}
+
+/// Write the next entry of a bucket. The bucket keeps last round's entries, and in a steady
+/// fleet the entry at the same position is the same series (same handle, same shared label
+/// set): then only its value and flags are overwritten, which spares two reference counts
+/// up and down per series per round. The result is the same as clearing and pushing.
+#[allow(clippy::too_many_arguments)] // one call per field of the entry, from two places
+fn put(
+    bucket: &mut Vec<InputSeries>,
+    cursor: &mut usize,
+    name: &Arc<str>,
+    labels: &LabelSet,
+    value: f64,
+    stale: bool,
+    source: Option<SourceId>,
+    handle: u64,
+) {
+    match bucket.get_mut(*cursor) {
+        Some(e) if e.handle == handle && Arc::ptr_eq(&e.labels, labels) => {
+            // The name is the bucket's, one allocation for every entry.
+            e.value = value;
+            e.stale = stale;
+            e.source = source;
+        }
+        Some(e) => {
+            *e = InputSeries {
+                name: name.clone(),
+                labels: labels.clone(),
+                value,
+                stale,
+                source,
+                handle,
+            };
+        }
+        None => bucket.push(InputSeries {
+            name: name.clone(),
+            labels: labels.clone(),
+            value,
+            stale,
+            source,
+            handle,
+        }),
+    }
+    *cursor += 1;
 }
 
 /// The lowercase kind label rules match on.
