@@ -341,6 +341,20 @@ impl Evaluator<'_> {
                 op,
                 lhs,
                 rhs,
+                return_bool: false,
+                ..
+            } if op.is_comparison()
+                && matches!(
+                    (&**lhs, &**rhs),
+                    (Node::Selector(_), Node::Number(_)) | (Node::Number(_), Node::Selector(_))
+                ) =>
+            {
+                V::Vector(self.filter_selector(*op, lhs, rhs))
+            }
+            Node::Binary {
+                op,
+                lhs,
+                rhs,
                 return_bool,
                 matching,
             } => {
@@ -371,10 +385,49 @@ impl Evaluator<'_> {
         &'a self,
         sel: &'a Selector,
     ) -> impl Iterator<Item = &'a InputSeries> + 'a {
+        let all = self.data.series(&sel.name);
+        all.iter().enumerate().filter_map(move |(i, s)| {
+            // Each series' label set is its own allocation, and reading it is most of what
+            // matching (and what follows: copying, grouping) costs: ask for the set a few
+            // series ahead so that its cache misses overlap with this one's work.
+            if let Some(ahead) = all.get(i + PREFETCH_AHEAD) {
+                touch(&ahead.labels);
+            }
+            selects(sel, s).then_some(s)
+        })
+    }
+
+    /// `selector <op> number` (or `number <op> selector`) as a filter, without copying the
+    /// series that fail the comparison first: the same result as selecting then filtering
+    /// with [`vector_scalar`] (a literal is never stale and has no sources), for rules like
+    /// `node_cpu_percent > 85` that read thousands of series and keep few.
+    fn filter_selector(&self, op: BinOp, lhs: &Node, rhs: &Node) -> Vec<S> {
+        let (sel, lit, scalar_left) = match (lhs, rhs) {
+            (Node::Selector(sel), Node::Number(n)) => (sel, n.0, false),
+            (Node::Number(n), Node::Selector(sel)) => (sel, n.0, true),
+            _ => return Vec::new(),
+        };
+        // The comparison first: it reads only the series' value, while matching reads its
+        // label set; both are pure, so the order does not change which series pass.
         self.data
             .series(&sel.name)
             .iter()
-            .filter(move |s| selects(sel, s))
+            .filter(|s| {
+                let (l, r) = if scalar_left {
+                    (lit, s.value)
+                } else {
+                    (s.value, lit)
+                };
+                compare(op, l, r) && selects(sel, s)
+            })
+            .map(|s| S {
+                name: Some(s.name.clone()),
+                labels: s.labels.clone(),
+                value: s.value,
+                stale: s.stale,
+                srcs: Srcs::from_opt(s.source),
+            })
+            .collect()
     }
 
     fn select(&self, sel: &Selector) -> Vec<S> {
@@ -507,6 +560,16 @@ impl Evaluator<'_> {
             }
         })
     }
+}
+
+/// How many series ahead [`Evaluator::matching_series`] touches label sets.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Start loading a label set into cache without waiting for it: a plain read whose value
+/// nothing depends on, so the processor carries on while the miss is served.
+#[inline(always)]
+fn touch(labels: &LabelSet) {
+    std::hint::black_box(labels.get(2).map(|(k, _)| k.len()));
 }
 
 fn selects(sel: &Selector, s: &InputSeries) -> bool {
@@ -1121,4 +1184,47 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::rules::data::MemoryData;
+    use crate::rules::lang::parse;
+
+    /// The selector-versus-literal filter must give what selecting then filtering gives;
+    /// parentheses around the selector take the general path.
+    #[test]
+    fn selector_filter_equals_the_general_path() {
+        let now = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+        let mut d = MemoryData::new(now);
+        for (i, v) in [0.0, 1.0, 5.0, f64::NAN, -2.0, 5.0].into_iter().enumerate() {
+            let kind = if i % 2 == 0 { "a" } else { "b" };
+            d.push_full(
+                "m",
+                label_set([("kind", kind), ("i", &i.to_string())]),
+                v,
+                i == 2,
+                (i != 4).then_some(SourceId(i as u32)),
+                Vec::new(),
+            );
+        }
+        for op in ["==", "!=", ">", "<", ">=", "<="] {
+            for (fast, general) in [
+                (format!("m {op} 5"), format!("(m) {op} 5")),
+                (format!("5 {op} m"), format!("5 {op} (m)")),
+                (
+                    format!("m{{kind=\"a\"}} {op} 0"),
+                    format!("(m{{kind=\"a\"}}) {op} 0"),
+                ),
+                (format!("m {op} NaN"), format!("(m) {op} NaN")),
+            ] {
+                let f = parse(&fast).expect("fast").eval(&d).expect("eval");
+                let g = parse(&general).expect("general").eval(&d).expect("eval");
+                assert_eq!(format!("{f:?}"), format!("{g:?}"), "{fast}");
+            }
+        }
+    }
 }
