@@ -37,6 +37,63 @@ pub fn label_set<K: AsRef<str>, V: AsRef<str>>(
     v.into()
 }
 
+/// Past this many strings an [`Interner`] starts over (label values can churn).
+const INTERN_LIMIT: usize = 250_000;
+
+/// Shares label names and values between label sets.
+///
+/// Rules read the same few names (`env`, `code`, …) and values (`prod`, `500`, …) from
+/// tens of thousands of sets per round; with one allocation per distinct string those bytes
+/// stay in cache, where one allocation per set member made every comparison a cache miss.
+/// Equal strings are then usually the same allocation, which [`same_str`] checks first.
+#[derive(Debug, Default)]
+pub struct Interner {
+    strings: rustc_hash::FxHashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(s) {
+            return shared.clone();
+        }
+        if self.strings.len() >= INTERN_LIMIT {
+            // Sets built earlier keep their strings; only sharing with them is lost.
+            self.strings.clear();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.insert(shared.clone());
+        shared
+    }
+
+    /// [`label_set`] with shared strings.
+    pub fn label_set<'p>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) -> LabelSet {
+        let mut v: Vec<(&str, &str)> = pairs.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v.dedup_by(|later, earlier| {
+            if later.0 == earlier.0 {
+                earlier.1 = later.1;
+                true
+            } else {
+                false
+            }
+        });
+        v.into_iter()
+            .map(|(k, v)| (self.intern(k), self.intern(v)))
+            .collect::<Vec<_>>()
+            .into()
+    }
+}
+
+/// String equality that skips the bytes when both are the same (interned) allocation.
+#[inline]
+pub fn same_str(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a.as_bytes() == b.as_bytes())
+}
+
 /// Look up a label's value in a set.
 ///
 /// A linear scan that compares lengths first: a name's length sits in the fat pointer, so
@@ -67,6 +124,9 @@ pub struct InputSeries {
     pub handle: u64,
 }
 
+/// Computes a range function's value from a series' points (oldest first).
+pub type RangeFn<'f> = dyn Fn(&[(DateTime<Utc>, f64)]) -> Option<f64> + 'f;
+
 /// Where the evaluator reads from.
 pub trait RuleData {
     /// The evaluation instant.
@@ -78,6 +138,27 @@ pub trait RuleData {
     /// without history. A buffer the caller reuses, because range functions read the
     /// history of thousands of series per round.
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>);
+
+    /// A range function's value over the series' [`Self::history`] for `window`: `f`
+    /// computes it from the points (read into `points`, a buffer the caller reuses); `func`
+    /// tells apart the functions taken over the same series and window.
+    ///
+    /// An implementation may return the value `f` gave for the same series, function and
+    /// window in an earlier round when it knows the points are the same: range functions
+    /// over tens of thousands of counters dominate a round otherwise, while only the
+    /// tables scraped since the last round have new points.
+    fn range_value(
+        &self,
+        series: &InputSeries,
+        window: Duration,
+        func: u8,
+        points: &mut Vec<(DateTime<Utc>, f64)>,
+        f: &RangeFn<'_>,
+    ) -> Option<f64> {
+        let _ = func;
+        self.history(series, window, points);
+        f(points)
+    }
 }
 
 /// A [`RuleData`] filled by hand: for tests and benchmarks.
@@ -164,6 +245,18 @@ impl RuleData for MemoryData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interned_label_sets_equal_plain_ones_and_share_strings() {
+        let mut i = Interner::default();
+        let pairs = [("node", "a"), ("env", "prod"), ("node", "b"), ("role", "b")];
+        let a = i.label_set(pairs);
+        assert_eq!(a, label_set(pairs));
+        let b = i.label_set([("env", "prod")]);
+        assert!(Arc::ptr_eq(&a[0].1, &b[0].1));
+        assert!(Arc::ptr_eq(&a[1].1, &a[2].1));
+        assert!(same_str(&a[1].1, "b") && !same_str(&a[1].1, "c"));
+    }
 
     #[test]
     fn label_sets_are_sorted_and_deduplicated() {

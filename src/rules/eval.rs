@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::data::{LabelSet, RuleData, label};
-use super::lang::{Sample, Value};
+use super::lang::{Sample, Shared, Value};
 use super::{Rule, RuleSet, template};
 use crate::config::settings::Tier;
 use crate::incident::{Hit, RuleRound, RuleTiming, Severity};
@@ -35,9 +35,16 @@ pub fn evaluate(set: &RuleSet, data: &dyn RuleData, snap: &Snapshot) -> Round {
             .find(|e| e.name == env)
             .map(|e| e.tier)
     };
+    // Subexpressions repeated across the round's expressions (a hold repeating its rule's
+    // condition) are evaluated once.
+    let shared = super::lang::Expr::shared(set.rules.iter().flat_map(|r| {
+        std::iter::once(&r.expr)
+            .chain(r.hold.as_ref())
+            .chain(r.escalate.iter().map(|e| &e.expr))
+    }));
     let mut out = Round::default();
     for rule in &set.rules {
-        match evaluate_rule(rule, data, &tier_of) {
+        match evaluate_rule(rule, data, &shared, &tier_of) {
             Ok(round) => out.rounds.push(round),
             Err(e) => out.errors.push(format!("rule {}: {e}", rule.name)),
         }
@@ -46,8 +53,12 @@ pub fn evaluate(set: &RuleSet, data: &dyn RuleData, snap: &Snapshot) -> Round {
     out
 }
 
-fn samples(expr: &super::lang::Expr, data: &dyn RuleData) -> Result<Vec<Sample>, String> {
-    match expr.eval(data).map_err(|e| e.to_string())? {
+fn samples(
+    expr: &super::lang::Expr,
+    data: &dyn RuleData,
+    shared: &Shared<'_>,
+) -> Result<Vec<Sample>, String> {
+    match expr.eval_shared(data, shared).map_err(|e| e.to_string())? {
         Value::Vector(v) => Ok(v),
         Value::Scalar(_) => Err("expression returned a scalar".to_owned()),
     }
@@ -82,16 +93,17 @@ pub fn key_of(labels: &LabelSet, key: Option<&[String]>) -> String {
 fn evaluate_rule(
     rule: &Rule,
     data: &dyn RuleData,
+    shared: &Shared<'_>,
     tier_of: &dyn Fn(&str) -> Option<Tier>,
 ) -> Result<RuleRound, String> {
     let key_names = rule.key.as_deref();
-    let found = samples(&rule.expr, data)?;
+    let found = samples(&rule.expr, data, shared)?;
     // Escalation steps only ever raise a hit's severity: with no hits there is nothing to
     // evaluate them for.
     let mut escalations: Vec<(HashSet<String>, super::SeverityPolicy)> = Vec::new();
     if !found.is_empty() {
         for step in &rule.escalate {
-            let keys = samples(&step.expr, data)?
+            let keys = samples(&step.expr, data, shared)?
                 .iter()
                 .map(|s| key_of(&s.labels, key_names))
                 .collect();
@@ -128,7 +140,7 @@ fn evaluate_rule(
         });
     }
     let holding = match &rule.hold {
-        Some(hold) => samples(hold, data)?
+        Some(hold) => samples(hold, data, shared)?
             .iter()
             .map(|s| key_of(&s.labels, key_names))
             .collect(),

@@ -5,8 +5,12 @@
 //! Built every round, so it is built cheaply: only metric names some rule reads are kept;
 //! each exporter series' verdict (unwanted, or wanted with its enriched label set) is cached
 //! by source and series index until the table's layout changes; synthetic label sets are
-//! shared between rounds; the per-name buckets are reused.
+//! shared between rounds; the per-name buckets are reused; label strings are interned.
+//! [`StoreData::range_value`] remembers each exporter series' range-function values between
+//! rounds, valid while its table's generation and layout stay the same and the evaluation
+//! instant stays within the span that sees the same points (`SeriesTable::window_span`).
 
+use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +18,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::data::{InputSeries, LabelSet, RuleData, label, label_set};
+use super::data::{InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
-use crate::store::series::Series;
+use crate::store::series::{Series, SeriesTable};
 use crate::store::{Snapshot, SourceState, Store};
 
 /// Handle of synthetic series (no history).
@@ -35,6 +39,11 @@ struct SourceCache {
     scanned: usize,
     /// (series index, bucket, enriched labels).
     wanted: Vec<(usize, usize, LabelSet)>,
+    /// Last round's table generation and layout, and staleness.
+    written: Option<(u64, u64, bool)>,
+    /// Where last round's entries went: (bucket, first position, count). A source's
+    /// entries are contiguous in each bucket, sources following one another.
+    placed: Vec<(usize, usize, usize)>,
 }
 
 /// Builds [`StoreData`] each round, keeping what can be kept between rounds.
@@ -48,6 +57,40 @@ pub struct InputBuilder {
     /// Labels of each source's `up` and node series: fixed by the config, so built once.
     per_source: Vec<Option<(LabelSet, Option<LabelSet>)>>,
     buckets: Vec<Vec<InputSeries>>,
+    /// Per bucket, how many entries this round has written so far (see [`put`]).
+    cursors: Vec<usize>,
+    /// Every label set built here shares its strings (see [`Interner`]).
+    interner: Interner,
+    /// The store the caches above describe.
+    store_id: Option<u64>,
+    /// Range-function values remembered between rounds (see [`RuleData::range_value`]).
+    ranges: RefCell<Vec<Lane>>,
+    /// Each source's table generation and layout as of this round's build, by source id:
+    /// read here so that checking a remembered value touches no table.
+    stamps: Vec<(u64, u64)>,
+}
+
+/// Remembered values of one range function and window over one bucket, by position in the
+/// bucket: evaluation walks a bucket in order, so the memos are read in order too.
+#[derive(Debug)]
+struct Lane {
+    slot: usize,
+    func: u8,
+    window: Duration,
+    memos: Vec<Option<RangeMemo>>,
+}
+
+/// A range function's value and what it is valid for: the series (handle), its table's
+/// contents (generation and layout) and the evaluation instants `[from, until)` that see
+/// the same points.
+#[derive(Debug, Clone, Copy)]
+struct RangeMemo {
+    handle: u64,
+    generation: u64,
+    layout: u64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    value: Option<f64>,
 }
 
 impl InputBuilder {
@@ -72,16 +115,36 @@ impl InputBuilder {
         snap: &Snapshot,
         now: DateTime<Utc>,
     ) -> StoreData<'a> {
-        for bucket in &mut self.buckets {
-            bucket.clear();
+        if self.store_id != Some(store.id()) {
+            // Every cache below is keyed by source ids, series indices and generations of
+            // one store.
+            self.store_id = Some(store.id());
+            self.sources.clear();
+            self.synth.clear();
+            self.per_source.clear();
+            self.ranges.get_mut().clear();
+            self.stamps.clear();
         }
+        self.cursors.clear();
+        self.cursors.resize(self.buckets.len(), 0);
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
+        for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
+            bucket.truncate(len);
+        }
+        // Lanes follow their bucket's length (memos are checked by handle, so a shifted
+        // position is only a miss).
+        for lane in self.ranges.get_mut() {
+            let len = self.buckets.get(lane.slot).map_or(0, Vec::len);
+            lane.memos.resize(len, None);
+        }
         StoreData {
             now,
             store,
             slots: &self.slots,
             buckets: &self.buckets,
+            ranges: &self.ranges,
+            stamps: &self.stamps,
         }
     }
 
@@ -96,7 +159,27 @@ impl InputBuilder {
                 self.sources.resize_with(sidx + 1, SourceCache::default);
             }
             let table = &state.table;
+            if self.stamps.len() <= sidx {
+                self.stamps.resize(sidx + 1, (u64::MAX, u64::MAX));
+            }
+            self.stamps[sidx] = (table.generation(), table.layout());
+            let stale = snap.is_stale(id);
             let cache = &mut self.sources[sidx];
+            // Nothing scraped since last round, same staleness, and every source before it
+            // wrote as many entries as last round: its entries are already in place, with
+            // the same values (a table's values only change with its generation).
+            if cache.written == Some((table.generation(), table.layout(), stale))
+                && cache.scanned == table.len()
+                && cache
+                    .placed
+                    .iter()
+                    .all(|&(slot, start, _)| self.cursors.get(slot) == Some(&start))
+            {
+                for &(slot, _, count) in &cache.placed {
+                    self.cursors[slot] += count;
+                }
+                continue;
+            }
             if cache.layout != table.layout() {
                 *cache = SourceCache {
                     layout: table.layout(),
@@ -107,23 +190,32 @@ impl InputBuilder {
                 if let Some(series) = table.get(idx)
                     && let Some(&slot) = self.slots.get(&*series.name)
                 {
-                    cache.wanted.push((idx, slot, enriched(state, series)));
+                    cache
+                        .wanted
+                        .push((idx, slot, enriched(&mut self.interner, state, series)));
                 }
             }
             cache.scanned = table.len();
-            let stale = snap.is_stale(id);
+            cache.written = Some((table.generation(), table.layout(), stale));
+            cache.placed.clear();
             for (idx, slot, labels) in &cache.wanted {
                 let Some(series) = table.get(*idx).filter(|_| table.is_present(*idx)) else {
                     continue;
                 };
-                self.buckets[*slot].push(InputSeries {
-                    name: self.names[*slot].clone(),
-                    labels: labels.clone(),
-                    value: series.value,
+                match cache.placed.iter_mut().find(|p| p.0 == *slot) {
+                    Some(p) => p.2 += 1,
+                    None => cache.placed.push((*slot, self.cursors[*slot], 1)),
+                }
+                put(
+                    &mut self.buckets[*slot],
+                    &mut self.cursors[*slot],
+                    &self.names[*slot],
+                    labels,
+                    series.value,
                     stale,
-                    source: Some(id),
-                    handle: (u64::from(id.0) << 32) | *idx as u64,
-                });
+                    Some(id),
+                    (u64::from(id.0) << 32) | *idx as u64,
+                );
             }
         }
     }
@@ -152,7 +244,7 @@ impl InputBuilder {
         if self.synth.len() >= SYNTH_CACHE_LIMIT {
             self.synth.clear();
         }
-        let set = label_set(sorted);
+        let set = self.interner.label_set(sorted);
         self.synth.insert(key, set.clone());
         set
     }
@@ -183,12 +275,12 @@ impl InputBuilder {
                 if let Some(c) = &m.placement.cluster {
                     n.push(("cluster", c));
                 }
-                node = Some(label_set(n));
+                node = Some(self.interner.label_set(n));
             }
         } else {
             pairs.push(("preset", ""));
         }
-        let entry = (label_set(pairs), node);
+        let entry = (self.interner.label_set(pairs), node);
         if self.per_source.len() <= idx {
             self.per_source.resize(idx + 1, None);
         }
@@ -204,18 +296,33 @@ impl InputBuilder {
         stale: bool,
         source: Option<SourceId>,
     ) {
-        let Some(&slot) = self.slots.get(name) else {
+        let slot = self.slots.get(name).copied();
+        self.emit_to(slot, labels, value, stale, source);
+    }
+
+    /// [`Self::emit`] with the name's bucket already looked up (for loops over thousands).
+    fn emit_to(
+        &mut self,
+        slot: Option<usize>,
+        labels: &LabelSet,
+        value: f64,
+        stale: bool,
+        source: Option<SourceId>,
+    ) {
+        let Some(slot) = slot else {
             return;
         };
         if value.is_finite() {
-            self.buckets[slot].push(InputSeries {
-                name: self.names[slot].clone(),
-                labels: labels.clone(),
+            put(
+                &mut self.buckets[slot],
+                &mut self.cursors[slot],
+                &self.names[slot],
+                labels,
                 value,
                 stale,
                 source,
-                handle: SYNTHETIC,
-            });
+                SYNTHETIC,
+            );
         }
     }
 
@@ -226,7 +333,8 @@ impl InputBuilder {
     fn synthetic(&mut self, store: &Store, snap: &Snapshot) {
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
 
-        if self.wants("up") {
+        let up_slot = self.slots.get("up").copied();
+        if up_slot.is_some() {
             for src in &snap.sources {
                 let Some(state) = store.source(src.id) else {
                     continue;
@@ -238,10 +346,17 @@ impl InputBuilder {
                 ) && state.is_up();
                 // `up` is about the poll itself: never stale, and tied to no source, so a
                 // failing source makes it 0 rather than making it unknown.
-                self.emit("up", &labels, flag(up), false, None);
+                self.emit_to(up_slot, &labels, flag(up), false, None);
             }
         }
 
+        let [node_up, node_cpu, node_memory, node_disk] = [
+            "node_up",
+            "node_cpu_percent",
+            "node_memory_percent",
+            "node_disk_used_percent",
+        ]
+        .map(|name| self.slots.get(name).copied());
         for n in &snap.nodes {
             let cached = store
                 .source(n.source)
@@ -262,15 +377,15 @@ impl InputBuilder {
             };
             let stale = snap.is_stale(n.source);
             // Like `up`: derived from the poll outcome, so it never depends on fresh data.
-            self.emit("node_up", &labels, flag(n.up), false, None);
+            self.emit_to(node_up, &labels, flag(n.up), false, None);
             if let Some(v) = n.cpu_percent {
-                self.emit("node_cpu_percent", &labels, v, stale, Some(n.source));
+                self.emit_to(node_cpu, &labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.memory_percent {
-                self.emit("node_memory_percent", &labels, v, stale, Some(n.source));
+                self.emit_to(node_memory, &labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.root_disk_percent {
-                self.emit("node_disk_used_percent", &labels, v, stale, Some(n.source));
+                self.emit_to(node_disk, &labels, v, stale, Some(n.source));
             }
         }
 
@@ -482,6 +597,50 @@ impl InputBuilder {
     }
 }
 
+/// Write the next entry of a bucket. The bucket keeps last round's entries, and in a steady
+/// fleet the entry at the same position is the same series (same handle, same shared label
+/// set): then only its value and flags are overwritten, which spares two reference counts
+/// up and down per series per round. The result is the same as clearing and pushing.
+#[allow(clippy::too_many_arguments)] // one call per field of the entry, from two places
+fn put(
+    bucket: &mut Vec<InputSeries>,
+    cursor: &mut usize,
+    name: &Arc<str>,
+    labels: &LabelSet,
+    value: f64,
+    stale: bool,
+    source: Option<SourceId>,
+    handle: u64,
+) {
+    match bucket.get_mut(*cursor) {
+        Some(e) if e.handle == handle && Arc::ptr_eq(&e.labels, labels) => {
+            // The name is the bucket's, one allocation for every entry.
+            e.value = value;
+            e.stale = stale;
+            e.source = source;
+        }
+        Some(e) => {
+            *e = InputSeries {
+                name: name.clone(),
+                labels: labels.clone(),
+                value,
+                stale,
+                source,
+                handle,
+            };
+        }
+        None => bucket.push(InputSeries {
+            name: name.clone(),
+            labels: labels.clone(),
+            value,
+            stale,
+            source,
+            handle,
+        }),
+    }
+    *cursor += 1;
+}
+
 /// The lowercase kind label rules match on.
 pub fn kind_label(kind: ReplicationKind) -> &'static str {
     match kind {
@@ -507,7 +666,7 @@ fn placement_pairs<'p>(p: &'p Placement, pairs: &mut Vec<(&'static str, &'p str)
 
 /// An exporter series' labels plus its source's: `env` and `source` always the console's;
 /// placement labels only where the exporter did not set the same label itself.
-fn enriched(state: &SourceState, series: &Series) -> LabelSet {
+fn enriched(interner: &mut Interner, state: &SourceState, series: &Series) -> LabelSet {
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(series.labels.len() + 8);
     if let SourceKind::Metrics(m) = &state.spec.kind {
         let mut placement = Vec::new();
@@ -525,7 +684,7 @@ fn enriched(state: &SourceState, series: &Series) -> LabelSet {
     pairs.push(("source", &state.spec.name));
     // label_set keeps the last of duplicate names: exporter labels beat placement, and the
     // console's env/source beat both.
-    label_set(pairs)
+    interner.label_set(pairs)
 }
 
 /// Rule data for one round.
@@ -534,6 +693,8 @@ pub struct StoreData<'a> {
     store: &'a Store,
     slots: &'a FxHashMap<Arc<str>, usize>,
     buckets: &'a [Vec<InputSeries>],
+    ranges: &'a RefCell<Vec<Lane>>,
+    stamps: &'a [(u64, u64)],
 }
 
 impl StoreData<'_> {
@@ -556,18 +717,100 @@ impl RuleData for StoreData<'_> {
 
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
         out.clear();
-        if series.handle == SYNTHETIC {
-            return;
-        }
-        let source = SourceId((series.handle >> 32) as u32);
-        let idx = (series.handle & 0xffff_ffff) as usize;
-        let Some(state) = self.store.source(source) else {
-            return;
-        };
-        let Some(s) = state.table.get(idx) else {
+        let Some((table, s)) = self.exporter_series(series) else {
             return;
         };
         let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        state.table.history_between(s, start, self.now, out);
+        table.history_between(s, start, self.now, out);
+    }
+
+    fn range_value(
+        &self,
+        series: &InputSeries,
+        window: Duration,
+        func: u8,
+        points: &mut Vec<(DateTime<Utc>, f64)>,
+        f: &RangeFn<'_>,
+    ) -> Option<f64> {
+        let Some(pos) = self.position(series) else {
+            self.history(series, window, points);
+            return f(points);
+        };
+        let now = self.now;
+        let source = (series.handle >> 32) as usize;
+        let stamp = self.stamps.get(source).copied();
+        let mut ranges = self.ranges.borrow_mut();
+        let lane = match ranges
+            .iter()
+            .position(|l| l.slot == pos.0 && l.func == func && l.window == window)
+        {
+            Some(i) => i,
+            None => {
+                ranges.push(Lane {
+                    slot: pos.0,
+                    func,
+                    window,
+                    memos: vec![None; self.buckets[pos.0].len()],
+                });
+                ranges.len() - 1
+            }
+        };
+        let lane = &mut ranges[lane];
+        if let Some(Some(m)) = lane.memos.get(pos.1)
+            && m.handle == series.handle
+            && Some((m.generation, m.layout)) == stamp
+            && m.from <= now
+            && now < m.until
+        {
+            return m.value;
+        }
+        self.history(series, window, points);
+        let value = f(points);
+        let Some((table, s)) = self.exporter_series(series) else {
+            return value;
+        };
+        let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        if let (Some(place), Some((from, until))) =
+            (lane.memos.get_mut(pos.1), table.window_span(s, w, now))
+        {
+            *place = Some(RangeMemo {
+                handle: series.handle,
+                generation: table.generation(),
+                layout: table.layout(),
+                from,
+                until,
+                value,
+            });
+        }
+        value
+    }
+}
+
+impl<'a> StoreData<'a> {
+    /// (bucket, index in it) of an exporter series of this round's data, found by address:
+    /// the evaluator hands back references into the buckets.
+    fn position(&self, series: &InputSeries) -> Option<(usize, usize)> {
+        if series.handle == SYNTHETIC {
+            return None;
+        }
+        let addr = series as *const InputSeries as usize;
+        let size = std::mem::size_of::<InputSeries>();
+        self.buckets.iter().enumerate().find_map(|(slot, b)| {
+            let start = b.as_ptr() as usize;
+            let end = start + b.len() * size;
+            (addr >= start && addr < end && (addr - start).is_multiple_of(size))
+                .then(|| (slot, (addr - start) / size))
+        })
+    }
+
+    /// The table and series behind an exporter series' handle; `None` for synthetic ones.
+    fn exporter_series(&self, series: &InputSeries) -> Option<(&'a SeriesTable, &'a Series)> {
+        if series.handle == SYNTHETIC {
+            return None;
+        }
+        let source = SourceId((series.handle >> 32) as u32);
+        let idx = (series.handle & 0xffff_ffff) as usize;
+        let table = &self.store.source(source)?.table;
+        Some((table, table.get(idx)?))
     }
 }

@@ -100,9 +100,14 @@ impl SourceState {
 /// The console's knowledge of the fleet.
 #[derive(Debug)]
 pub struct Store {
+    /// Unique among the stores of this process (see [`Store::id`]).
+    id: u64,
     environments: Vec<EnvironmentSpec>,
     sources: Vec<SourceState>,
 }
+
+/// Source of [`Store::id`]s.
+static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Store {
     pub fn new(settings: &Settings) -> Self {
@@ -110,9 +115,16 @@ impl Store {
             settings.sources().cloned().map(SourceState::new).collect();
         sources.sort_by_key(|s| s.spec.id);
         Self {
+            id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             environments: settings.environments.clone(),
             sources,
         }
+    }
+
+    /// Tells this store apart from every other one created in the process: caches keyed by
+    /// a table's generation and layout are only meaningful for the store they came from.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     pub fn environments(&self) -> &[EnvironmentSpec] {

@@ -229,6 +229,52 @@ impl SeriesTable {
         self.layout
     }
 
+    /// Counts scrapes: changes whenever any value, time or presence in the table may have.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The span of evaluation instants over which [`Self::history_between`]`(series, now -
+    /// window, now)` returns the same points as at `now`: `[from, until)`. `None` when a
+    /// boundary does not fit a `DateTime` (then nothing should be remembered).
+    ///
+    /// A point at `t` is inside at instant `n` when `t <= n < t + window`, so the result can
+    /// only change when `n` crosses some present point's `t` or `t + window`; the span runs
+    /// from the latest such boundary at or before `now` to the first one after it.
+    pub fn window_span(
+        &self,
+        series: &Series,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let (mut from, mut until) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        let cap = self.capacity();
+        let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
+        if first > self.generation {
+            return Some((from, until));
+        }
+        let mut slot = self.slot(first);
+        let count = (self.generation - first + 1) as usize;
+        for _ in 0..count {
+            if let (Some(&v), Some(&Some(t))) = (series.history.get(slot), self.times.get(slot))
+                && !v.is_nan()
+            {
+                for edge in [t, t.checked_add_signed(window)?] {
+                    if edge <= now {
+                        from = from.max(edge);
+                    } else {
+                        until = until.min(edge);
+                    }
+                }
+            }
+            slot += 1;
+            if slot == cap {
+                slot = 0;
+            }
+        }
+        Some((from, until))
+    }
+
     /// Present series with this name.
     pub fn named<'s, 'n>(
         &'s self,
@@ -281,6 +327,10 @@ impl SeriesTable {
     }
 
     /// Replace `out` with the points of a series with `start < time <= end`, oldest first.
+    ///
+    /// Rule evaluation calls this for tens of thousands of series per round, so the ring is
+    /// walked with a running slot index (no division per point) and the cheap NaN test
+    /// (absent point) comes before the time comparisons.
     pub fn history_between(
         &self,
         series: &Series,
@@ -289,14 +339,26 @@ impl SeriesTable {
         out: &mut Vec<(DateTime<Utc>, f64)>,
     ) {
         out.clear();
-        let cap = self.capacity() as u64;
-        let first = self.generation.saturating_sub(cap - 1).max(1);
-        for g in first..=self.generation {
-            let slot = self.slot(g);
-            let Some(t) = self.times[slot] else { continue };
-            let v = series.history[slot];
-            if t > start && t <= end && !v.is_nan() {
+        let cap = self.capacity();
+        let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
+        if first > self.generation {
+            return;
+        }
+        let mut slot = self.slot(first);
+        // Generations first..=generation, at most `cap` of them (so the count fits usize).
+        let count = (self.generation - first + 1) as usize;
+        let history = &series.history[..cap.min(series.history.len())];
+        for _ in 0..count {
+            if let (Some(&v), Some(&Some(t))) = (history.get(slot), self.times.get(slot))
+                && !v.is_nan()
+                && t > start
+                && t <= end
+            {
                 out.push((t, v));
+            }
+            slot += 1;
+            if slot == cap {
+                slot = 0;
             }
         }
     }

@@ -17,7 +17,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::ast::{AggOp, BinOp, Card, Func, Grouping, MatchOp, Node, Selector, VectorMatching};
 use super::{MAX_SOURCES, Sample, Value};
 use crate::config::settings::SourceId;
-use crate::rules::data::{InputSeries, LabelSet, RuleData, label, label_set};
+use crate::rules::data::{InputSeries, LabelSet, RuleData, label, label_set, same_str};
 
 /// Which operand of a binary operation an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,8 +151,118 @@ enum V {
     Vector(Vec<S>),
 }
 
-pub(crate) fn eval_root(node: &Node, data: &dyn RuleData) -> Result<Value, EvalError> {
-    let ev = Evaluator { data };
+/// Results of subexpressions that occur more than once among a round's expressions, so
+/// each is evaluated once per round: a `clear_threshold` rule's hold expression repeats
+/// its condition's left-hand side (`sum by (env) (rate(…)) / …`), which would otherwise
+/// double the cost of the heaviest rules.
+///
+/// Evaluation is a pure function of the tree and the [`RuleData`], so a shared result is
+/// the one a fresh evaluation would give. Nodes are known by address: a `Shared` borrows
+/// the expressions it was built from, so the addresses cannot be reused while it lives;
+/// and one `Shared` must only be used with one `RuleData` (it is built per round).
+pub struct Shared<'e> {
+    /// Node address → result slot. Only the outermost repeated nodes are listed: their
+    /// children are never evaluated twice.
+    slots: FxHashMap<usize, usize>,
+    results: std::cell::RefCell<Vec<Option<V>>>,
+    _exprs: std::marker::PhantomData<&'e Node>,
+}
+
+impl<'e> Shared<'e> {
+    pub(crate) fn new(roots: &[&'e Node]) -> Self {
+        // Candidates: aggregations and function calls, the nodes whose evaluation walks
+        // many series. Grouped by canonical text, confirmed by tree equality.
+        let mut by_text: FxHashMap<String, Vec<&'e Node>> = FxHashMap::default();
+        fn collect<'n>(node: &'n Node, out: &mut FxHashMap<String, Vec<&'n Node>>) {
+            if matches!(node, Node::Aggregate { .. } | Node::Call(..)) {
+                out.entry(node.to_string()).or_default().push(node);
+            }
+            match node {
+                Node::Number(_) | Node::Selector(_) | Node::Range(..) => {}
+                Node::Call(_, args) => args.iter().for_each(|a| collect(a, out)),
+                Node::Aggregate { expr, .. } | Node::Neg(expr) | Node::Paren(expr) => {
+                    collect(expr, out)
+                }
+                Node::Binary { lhs, rhs, .. } => {
+                    collect(lhs, out);
+                    collect(rhs, out);
+                }
+            }
+        }
+        for root in roots {
+            collect(root, &mut by_text);
+        }
+        let mut slots = FxHashMap::default();
+        let mut next = 0;
+        for nodes in by_text.values() {
+            if nodes.len() < 2 {
+                continue;
+            }
+            // Equal text means equal trees (the printed form re-parses to an equal tree);
+            // checking anyway costs nothing and keeps a printing quirk from merging two.
+            for (i, n) in nodes.iter().enumerate() {
+                let addr = *n as *const Node as usize;
+                if slots.contains_key(&addr) {
+                    continue;
+                }
+                let same: Vec<&Node> = nodes[i..].iter().copied().filter(|o| *o == *n).collect();
+                if same.len() < 2 {
+                    continue;
+                }
+                for o in same {
+                    slots.insert(o as *const Node as usize, next);
+                }
+                next += 1;
+            }
+        }
+        // Keep only the outermost: a repeated node inside another repeated node is
+        // evaluated once through its parent already, and caching it too would copy its
+        // (often large) result for nothing.
+        fn prune(node: &Node, inside: bool, slots: &mut FxHashMap<usize, usize>) {
+            let addr = node as *const Node as usize;
+            let shared = slots.contains_key(&addr);
+            if inside && shared {
+                slots.remove(&addr);
+            }
+            let inside = inside || shared;
+            match node {
+                Node::Number(_) | Node::Selector(_) | Node::Range(..) => {}
+                Node::Call(_, args) => args.iter().for_each(|a| prune(a, inside, slots)),
+                Node::Aggregate { expr, .. } | Node::Neg(expr) | Node::Paren(expr) => {
+                    prune(expr, inside, slots)
+                }
+                Node::Binary { lhs, rhs, .. } => {
+                    prune(lhs, inside, slots);
+                    prune(rhs, inside, slots);
+                }
+            }
+        }
+        for root in roots {
+            prune(root, false, &mut slots);
+        }
+        Shared {
+            slots,
+            results: std::cell::RefCell::new((0..next).map(|_| None).collect()),
+            _exprs: std::marker::PhantomData,
+        }
+    }
+}
+
+impl V {
+    fn duplicate(&self) -> V {
+        match self {
+            V::Scalar(s) => V::Scalar(s.clone()),
+            V::Vector(v) => V::Vector(v.clone()),
+        }
+    }
+}
+
+pub(crate) fn eval_root(
+    node: &Node,
+    data: &dyn RuleData,
+    shared: Option<&Shared<'_>>,
+) -> Result<Value, EvalError> {
+    let ev = Evaluator { data, shared };
     Ok(match ev.eval(node)? {
         V::Scalar(s) => Value::Scalar(s.value),
         V::Vector(v) => Value::Vector(
@@ -171,6 +281,7 @@ pub(crate) fn eval_root(node: &Node, data: &dyn RuleData) -> Result<Value, EvalE
 
 struct Evaluator<'d> {
     data: &'d dyn RuleData,
+    shared: Option<&'d Shared<'d>>,
 }
 
 fn empty_labels() -> LabelSet {
@@ -179,6 +290,26 @@ fn empty_labels() -> LabelSet {
 
 impl Evaluator<'_> {
     fn eval(&self, node: &Node) -> Result<V, EvalError> {
+        let slot = self
+            .shared
+            .and_then(|sh| sh.slots.get(&(node as *const Node as usize)).copied());
+        let Some(slot) = slot else {
+            return self.eval_node(node);
+        };
+        if let Some(shared) = self.shared {
+            if let Some(Some(done)) = shared.results.borrow().get(slot) {
+                return Ok(done.duplicate());
+            }
+            let v = self.eval_node(node)?;
+            if let Some(place) = shared.results.borrow_mut().get_mut(slot) {
+                *place = Some(v.duplicate());
+            }
+            return Ok(v);
+        }
+        self.eval_node(node)
+    }
+
+    fn eval_node(&self, node: &Node) -> Result<V, EvalError> {
         Ok(match node {
             Node::Number(v) => V::Scalar(Sc::plain(v.0)),
             Node::Selector(sel) => V::Vector(self.select(sel)),
@@ -205,6 +336,20 @@ impl Evaluator<'_> {
             Node::Aggregate { op, grouping, expr } => {
                 let input = self.vector(expr)?;
                 V::Vector(aggregate(*op, grouping, input))
+            }
+            Node::Binary {
+                op,
+                lhs,
+                rhs,
+                return_bool: false,
+                ..
+            } if op.is_comparison()
+                && matches!(
+                    (&**lhs, &**rhs),
+                    (Node::Selector(_), Node::Number(_)) | (Node::Number(_), Node::Selector(_))
+                ) =>
+            {
+                V::Vector(self.filter_selector(*op, lhs, rhs))
             }
             Node::Binary {
                 op,
@@ -240,10 +385,49 @@ impl Evaluator<'_> {
         &'a self,
         sel: &'a Selector,
     ) -> impl Iterator<Item = &'a InputSeries> + 'a {
+        let all = self.data.series(&sel.name);
+        all.iter().enumerate().filter_map(move |(i, s)| {
+            // Each series' label set is its own allocation, and reading it is most of what
+            // matching (and what follows: copying, grouping) costs: ask for the set a few
+            // series ahead so that its cache misses overlap with this one's work.
+            if let Some(ahead) = all.get(i + PREFETCH_AHEAD) {
+                touch(&ahead.labels);
+            }
+            selects(sel, s).then_some(s)
+        })
+    }
+
+    /// `selector <op> number` (or `number <op> selector`) as a filter, without copying the
+    /// series that fail the comparison first: the same result as selecting then filtering
+    /// with [`vector_scalar`] (a literal is never stale and has no sources), for rules like
+    /// `node_cpu_percent > 85` that read thousands of series and keep few.
+    fn filter_selector(&self, op: BinOp, lhs: &Node, rhs: &Node) -> Vec<S> {
+        let (sel, lit, scalar_left) = match (lhs, rhs) {
+            (Node::Selector(sel), Node::Number(n)) => (sel, n.0, false),
+            (Node::Number(n), Node::Selector(sel)) => (sel, n.0, true),
+            _ => return Vec::new(),
+        };
+        // The comparison first: it reads only the series' value, while matching reads its
+        // label set; both are pure, so the order does not change which series pass.
         self.data
             .series(&sel.name)
             .iter()
-            .filter(move |s| selects(sel, s))
+            .filter(|s| {
+                let (l, r) = if scalar_left {
+                    (lit, s.value)
+                } else {
+                    (s.value, lit)
+                };
+                compare(op, l, r) && selects(sel, s)
+            })
+            .map(|s| S {
+                name: Some(s.name.clone()),
+                labels: s.labels.clone(),
+                value: s.value,
+                stale: s.stale,
+                srcs: Srcs::from_opt(s.source),
+            })
+            .collect()
     }
 
     fn select(&self, sel: &Selector) -> Vec<S> {
@@ -355,9 +539,12 @@ impl Evaluator<'_> {
                 };
                 let mut out = Vec::new();
                 let mut points = Vec::new();
+                let f = |p: &[(DateTime<Utc>, f64)]| over_time(range_func, p);
                 for s in self.matching_series(sel) {
-                    self.data.history(s, *window, &mut points);
-                    let Some(value) = over_time(range_func, &points) else {
+                    let Some(value) =
+                        self.data
+                            .range_value(s, *window, range_func as u8, &mut points, &f)
+                    else {
                         continue;
                     };
                     out.push(S {
@@ -373,6 +560,16 @@ impl Evaluator<'_> {
             }
         })
     }
+}
+
+/// How many series ahead [`Evaluator::matching_series`] touches label sets.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Start loading a label set into cache without waiting for it: a plain read whose value
+/// nothing depends on, so the processor carries on while the miss is served.
+#[inline(always)]
+fn touch(labels: &LabelSet) {
+    std::hint::black_box(labels.get(2).map(|(k, _)| k.len()));
 }
 
 fn selects(sel: &Selector, s: &InputSeries) -> bool {
@@ -529,7 +726,7 @@ impl Sig<'_> {
         if self.on {
             self.labels
                 .iter()
-                .all(|n| label(a, n).unwrap_or("") == label(b, n).unwrap_or(""))
+                .all(|n| same_str(label(a, n).unwrap_or(""), label(b, n).unwrap_or("")))
         } else {
             self.filtered(a).eq(self.filtered(b))
         }
@@ -987,4 +1184,47 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::rules::data::MemoryData;
+    use crate::rules::lang::parse;
+
+    /// The selector-versus-literal filter must give what selecting then filtering gives;
+    /// parentheses around the selector take the general path.
+    #[test]
+    fn selector_filter_equals_the_general_path() {
+        let now = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+        let mut d = MemoryData::new(now);
+        for (i, v) in [0.0, 1.0, 5.0, f64::NAN, -2.0, 5.0].into_iter().enumerate() {
+            let kind = if i % 2 == 0 { "a" } else { "b" };
+            d.push_full(
+                "m",
+                label_set([("kind", kind), ("i", &i.to_string())]),
+                v,
+                i == 2,
+                (i != 4).then_some(SourceId(i as u32)),
+                Vec::new(),
+            );
+        }
+        for op in ["==", "!=", ">", "<", ">=", "<="] {
+            for (fast, general) in [
+                (format!("m {op} 5"), format!("(m) {op} 5")),
+                (format!("5 {op} m"), format!("5 {op} (m)")),
+                (
+                    format!("m{{kind=\"a\"}} {op} 0"),
+                    format!("(m{{kind=\"a\"}}) {op} 0"),
+                ),
+                (format!("m {op} NaN"), format!("(m) {op} NaN")),
+            ] {
+                let f = parse(&fast).expect("fast").eval(&d).expect("eval");
+                let g = parse(&general).expect("general").eval(&d).expect("eval");
+                assert_eq!(format!("{f:?}"), format!("{g:?}"), "{fast}");
+            }
+        }
+    }
 }

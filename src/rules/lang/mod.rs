@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::settings::SourceId;
 use crate::rules::data::{LabelSet, RuleData};
 
-pub use eval::{EvalError, Side};
+pub use eval::{EvalError, Shared, Side};
 
 /// Most sources one result sample lists; the rest are dropped (the smallest ids are kept).
 pub const MAX_SOURCES: usize = 16;
@@ -52,7 +52,24 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
 impl Expr {
     /// Evaluate at `data.now()`.
     pub fn eval(&self, data: &dyn RuleData) -> Result<Value, EvalError> {
-        eval::eval_root(&self.root, data)
+        eval::eval_root(&self.root, data, None)
+    }
+
+    /// Evaluate at `data.now()`, reusing results of subexpressions repeated among the
+    /// expressions `shared` was built from (see [`Shared`]); the result is the same as
+    /// [`Self::eval`]'s.
+    pub fn eval_shared(
+        &self,
+        data: &dyn RuleData,
+        shared: &Shared<'_>,
+    ) -> Result<Value, EvalError> {
+        eval::eval_root(&self.root, data, Some(shared))
+    }
+
+    /// Shared results for one round over these expressions.
+    pub fn shared<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> Shared<'e> {
+        let roots: Vec<&ast::Node> = exprs.into_iter().map(|e| &e.root).collect();
+        Shared::new(&roots)
     }
 
     /// Every metric name a selector reads, in order of first appearance, without repeats.
