@@ -14,6 +14,7 @@ pub mod incident;
 pub mod logging;
 pub mod probe;
 pub mod rules;
+pub mod runbook;
 pub mod sanitize;
 pub mod screenshot;
 pub mod secret;
