@@ -148,6 +148,7 @@ fn fleet() -> (Core, chrono::DateTime<Utc>) {
         path: None,
         general: General::default(),
         environments,
+        runbooks: Vec::new(),
     };
     let mut core = Core::new(&settings, RuleSet::default_pack().expect("default pack"));
     let t0 = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");

@@ -251,6 +251,7 @@ fn domain_view(body: &str, preset: Preset) -> String {
             sources: vec![spec],
             backup_policies: Vec::new(),
         }],
+        runbooks: Vec::new(),
     };
     let mut store = Store::new(&settings);
     store.ingest(PollReport {

@@ -220,6 +220,7 @@ fn settings(mut sources: Vec<SourceSpec>, max_in_flight: usize) -> Settings {
             sources,
             backup_policies: Vec::new(),
         }],
+        runbooks: Vec::new(),
     }
 }
 

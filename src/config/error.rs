@@ -135,6 +135,21 @@ pub enum ErrorKind {
     InvalidRetentionTier,
     /// No `[[environment]]` at all.
     NoEnvironments,
+    /// Two runbooks share a name.
+    DuplicateRunbook,
+    /// A runbook that runs a shell with `-c` (a command string): refused, because a
+    /// substituted value could become shell syntax.
+    ShellCommand,
+    /// A runbook placeholder that is malformed, undeclared, unavailable for the target
+    /// kind, or inside the program name.
+    BadPlaceholder,
+    /// A runbook parameter declaration that is inconsistent (string without `pattern`,
+    /// integer range upside down, default outside its type, …).
+    BadParam,
+    /// `confirm = "none"` on a runbook that can run in a production-tier environment.
+    UnsafeConfirm,
+    /// A runbook names an environment that is not configured.
+    UnknownEnvironment,
     /// Any other out-of-range or empty value (empty theme, empty service name, …).
     InvalidValue,
 }

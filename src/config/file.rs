@@ -21,6 +21,8 @@ pub struct ConfigFile {
     pub general: Option<GeneralFile>,
     #[serde(default)]
     pub environment: Vec<Spanned<EnvironmentFile>>,
+    #[serde(default)]
+    pub runbook: Vec<Spanned<RunbookFile>>,
 }
 
 /// `[general]`.
@@ -31,6 +33,7 @@ pub struct GeneralFile {
     pub theme: Option<Spanned<String>>,
     pub bell_on_sev1: Option<bool>,
     pub mouse: Option<bool>,
+    pub read_only: Option<bool>,
 }
 
 /// `[[environment]]`.
@@ -98,6 +101,64 @@ pub struct AlertApiFile {
     pub max_body: Option<Spanned<SizeValue>>,
     pub insecure_skip_verify: Option<Spanned<bool>>,
     pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `[[runbook]]`: exactly one of `exec` and `http`; `plan` or `plan_http` optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookFile {
+    pub name: Spanned<String>,
+    pub description: Option<Spanned<String>>,
+    pub hotkey: Option<Spanned<String>>,
+    pub environments: Option<Vec<Spanned<String>>>,
+    pub tiers: Option<Vec<Spanned<String>>>,
+    pub target: Spanned<String>,
+    pub confirm: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub kill_grace: Option<Spanned<DurationText>>,
+    pub exec: Option<Spanned<Vec<Spanned<String>>>>,
+    pub http: Option<Spanned<HttpFile>>,
+    pub plan: Option<Spanned<Vec<Spanned<String>>>>,
+    pub plan_http: Option<Spanned<HttpFile>>,
+    #[serde(default)]
+    pub secret_env: BTreeMap<String, Spanned<SecretRefFile>>,
+    #[serde(default)]
+    pub param: Vec<Spanned<ParamFile>>,
+}
+
+/// `http = { method, url, headers, body, auth }` of a runbook.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFile {
+    pub method: Option<Spanned<String>>,
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub body: Option<Spanned<toml::Value>>,
+    pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `secret_env = { VAR = { file = "…" } }` or `{ env = "…" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRefFile {
+    pub file: Option<Spanned<String>>,
+    pub env: Option<Spanned<String>>,
+}
+
+/// `[[runbook.param]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamFile {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub description: Option<Spanned<String>>,
+    pub pattern: Option<Spanned<String>>,
+    pub min: Option<Spanned<i64>>,
+    pub max: Option<Spanned<i64>>,
+    pub choices: Option<Vec<Spanned<String>>>,
+    pub default: Option<Spanned<toml::Value>>,
 }
 
 /// `auth = { … }`: exactly one of the bearer or basic forms, secrets only by reference.

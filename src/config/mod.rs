@@ -8,6 +8,7 @@ pub mod error;
 pub mod file;
 pub mod paths;
 mod resolve;
+mod resolve_runbook;
 pub mod settings;
 mod values;
 

@@ -44,9 +44,9 @@ pub fn resolve(text: &str, origin: &Path) -> Result<Settings, ConfigError> {
 type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 /// The text being resolved and where it came from.
-struct Cx<'a> {
-    text: &'a str,
-    origin: &'a Path,
+pub(super) struct Cx<'a> {
+    pub(super) text: &'a str,
+    pub(super) origin: &'a Path,
 }
 
 /// Where a source is read from, as written.
@@ -146,11 +146,16 @@ struct EnvCx<'a> {
 }
 
 impl Cx<'_> {
-    fn err(&self, kind: ErrorKind, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+    pub(super) fn err(
+        &self,
+        kind: ErrorKind,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> ConfigError {
         Diagnostic::new(kind, self.origin, self.text, span, message).into()
     }
 
-    fn line_of(&self, offset: usize) -> usize {
+    pub(super) fn line_of(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
         self.text.as_bytes()[..offset]
             .iter()
@@ -333,7 +338,7 @@ impl Cx<'_> {
     }
 
     /// The span of `key` in `key = value` when it is on the value's line, else the value's.
-    fn key_span(&self, key: &str, value: Range<usize>) -> Range<usize> {
+    pub(super) fn key_span(&self, key: &str, value: Range<usize>) -> Range<usize> {
         let line_start = self.text[..value.start.min(self.text.len())]
             .rfind('\n')
             .map_or(0, |i| i + 1);
@@ -406,10 +411,12 @@ impl Cx<'_> {
             }
             environments.push(self.environment(env.get_ref(), &mut next_id)?);
         }
+        let runbooks = self.runbooks(&file.runbook, &environments)?;
         Ok(Settings {
             path: Some(self.origin.to_owned()),
             general,
             environments,
+            runbooks,
         })
     }
 
@@ -444,6 +451,9 @@ impl Cx<'_> {
         }
         if let Some(m) = g.mouse {
             general.mouse = m;
+        }
+        if let Some(r) = g.read_only {
+            general.read_only = r;
         }
         Ok(general)
     }
@@ -819,7 +829,7 @@ impl Cx<'_> {
         })
     }
 
-    fn duration(&self, d: &Spanned<DurationText>) -> Result<Duration> {
+    pub(super) fn duration(&self, d: &Spanned<DurationText>) -> Result<Duration> {
         values::duration(&d.get_ref().0).map_err(|m| self.err(ErrorKind::BadDuration, d.span(), m))
     }
 
@@ -868,7 +878,7 @@ impl Cx<'_> {
 
     /// The source span of byte `offset` inside a string value, when the string is written
     /// without escapes (so source and value line up); otherwise the whole value.
-    fn inner_span(&self, s: &Spanned<String>, offset: usize) -> Range<usize> {
+    pub(super) fn inner_span(&self, s: &Spanned<String>, offset: usize) -> Range<usize> {
         let span = s.span();
         let raw = self.text.get(span.clone()).unwrap_or_default();
         let value = s.get_ref();
@@ -964,7 +974,7 @@ impl Cx<'_> {
         Ok(names)
     }
 
-    fn auth(&self, a: &Spanned<AuthFile>) -> Result<Auth> {
+    pub(super) fn auth(&self, a: &Spanned<AuthFile>) -> Result<Auth> {
         const FORMS: &str = "expected exactly one of: { bearer_token_file = \"…\" }, \
                              { bearer_token_env = \"…\" }, { username = \"…\", password_file = \
                              \"…\" }, { username = \"…\", password_env = \"…\" }";
@@ -1041,14 +1051,14 @@ impl Cx<'_> {
         })
     }
 
-    fn secret_source(
+    pub(super) fn secret_source(
         &self,
         key: &str,
         value: &Spanned<String>,
         base: &Path,
     ) -> Result<SecretSource> {
         let v = value.get_ref();
-        if key.ends_with("_file") {
+        if key == "file" || key.ends_with("_file") {
             if v.trim().is_empty() {
                 return Err(self.err(
                     ErrorKind::BadSecretRef,

@@ -32,6 +32,8 @@ pub struct Settings {
     pub path: Option<PathBuf>,
     pub general: General,
     pub environments: Vec<EnvironmentSpec>,
+    /// `[[runbook]]` entries, validated.
+    pub runbooks: Vec<crate::runbook::spec::RunbookSpec>,
 }
 
 impl Settings {
@@ -56,6 +58,8 @@ pub struct General {
     pub bell_on_sev1: bool,
     /// Enable mouse capture in the TUI.
     pub mouse: bool,
+    /// Hide and refuse every runbook action (`--read-only` sets it too).
+    pub read_only: bool,
 }
 
 impl Default for General {
@@ -65,6 +69,7 @@ impl Default for General {
             theme: "dark".to_owned(),
             bell_on_sev1: true,
             mouse: false,
+            read_only: false,
         }
     }
 }

@@ -69,5 +69,6 @@ pub fn settings(sources: Vec<SourceSpec>, policies: Vec<BackupPolicy>) -> Settin
             sources,
             backup_policies: policies,
         }],
+        runbooks: Vec::new(),
     }
 }
