@@ -36,6 +36,14 @@ pub struct Cli {
     #[arg(long, global = true, requires = "demo")]
     pub hostile: bool,
 
+    /// Hide and refuse every runbook action (or `read_only = true` in [general]).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Run only runbook plans (their dry runs); a runbook without a plan cannot run.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
     /// Extra rule file (repeatable); added after the default pack and ~/.config/watchdeck/rules.d/*.toml.
     #[arg(long = "rules", global = true, value_name = "FILE")]
     pub rules: Vec<PathBuf>,

@@ -18,7 +18,9 @@ use tokio::task::JoinHandle;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::config::settings::SourceId;
-use crate::incident::{Change, Incident, IncidentError, IncidentId, Incidents, Pending, Severity};
+use crate::incident::{
+    Change, Incident, IncidentError, IncidentId, Incidents, Pending, Severity, TimelineKind,
+};
 use crate::rules::RuleSet;
 use crate::rules::input::InputBuilder;
 use crate::source::PollReport;
@@ -60,6 +62,12 @@ pub enum Command {
         id: IncidentId,
         user: String,
         note: Option<String>,
+    },
+    /// Add a runbook run (or a note) to an incident's timeline.
+    Timeline {
+        id: IncidentId,
+        entry: TimelineKind,
+        at: DateTime<Utc>,
     },
 }
 
@@ -180,6 +188,7 @@ impl Core {
             Command::Acknowledge { id, user, note } => {
                 self.incidents.acknowledge(id, &user, note.as_deref(), now)
             }
+            Command::Timeline { id, entry, at } => self.incidents.add_timeline(id, entry, at),
         }
     }
 }

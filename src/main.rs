@@ -316,6 +316,14 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
         .filter(|r| !r.runbooks.is_empty())
         .map(|r| (r.name.clone(), r.runbooks.clone()))
         .collect();
+    let read_only = cli.read_only || settings.general.read_only;
+    let runbook_keys = match watchdeck::ui::launch::runbook_keys(&keymap, &settings.runbooks) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("watchdeck: {e}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
     let running = engine::start(
         &settings,
         Arc::new(SystemClock),
@@ -336,6 +344,11 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
                 runbook_links,
                 mouse: cli.mouse || settings.general.mouse,
                 themes_dir: Some(paths.themes_dir.clone()),
+                runbooks: Arc::new(settings.runbooks.clone()),
+                runbook_keys,
+                history: Vec::new(),
+                read_only,
+                dry_run: cli.dry_run,
             },
             bell_on_sev1: settings.general.bell_on_sev1,
         },

@@ -30,6 +30,7 @@ pub fn app_for(scene: &Scene) -> App {
         .filter(|r| !r.runbooks.is_empty())
         .map(|r| (r.name.clone(), r.runbooks.clone()))
         .collect();
+    options.runbooks = Arc::new(scene.settings.runbooks.clone());
     App::new(Arc::new(scene.situation.clone()), options)
 }
 

@@ -160,7 +160,7 @@ fn clash_with_a_default_names_both_bindings() {
 fn clash_within_the_file_names_both_lines() {
     assert_eq!(
         message("clash_in_file.toml"),
-        "keymap tests/fixtures/keymaps/clash_in_file.toml:3:27: key `x` is bound to both \
+        "keymap tests/fixtures/keymaps/clash_in_file.toml:3:27: key `X` is bound to both \
          `cycle_environment` (clash_in_file.toml:3) and `sort` (clash_in_file.toml:2); give one \
          of them another key, or unbind it with `sort = []`"
     );

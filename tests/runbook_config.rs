@@ -50,6 +50,7 @@ fn cx() -> Context<'static> {
         phase: Phase::Run,
         user: "alice",
         incident: None,
+        read_secrets: true,
     }
 }
 

@@ -674,7 +674,7 @@ fn fmt_secs(s: u64) -> String {
 
 /// The config (schema in the crate's config module) that points the console at a fleet
 /// served from `base` (e.g. `http://127.0.0.1:41234`, no trailing slash).
-pub fn config_toml(base: &str) -> String {
+pub fn config_toml(base: &str, probe_program: Option<&str>) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -766,6 +766,71 @@ pub fn config_toml(base: &str) -> String {
             );
         }
     }
+    t.push_str(&runbooks_toml(base, probe_program));
+    t
+}
+
+/// The demo's runbooks: HTTP actions on the control API that repair what the fault story
+/// breaks (so an incident resolves after its runbook runs), blue/green traffic steps, and
+/// one `exec` runbook — watchdeck's own `probe` against a node's exporter — to show a
+/// child process streaming its output.
+fn runbooks_toml(base: &str, probe_program: Option<&str>) -> String {
+    let repair = q(&format!("{base}/control/repair"));
+    let faults = q(&format!("{base}/control/faults"));
+    let mut t = String::from(
+        "# Runbooks: the demo's control API stands in for ssh, the cloud API and the load \
+         balancer.\n\n",
+    );
+    for (name, description, target, body) in [
+        (
+            "restart_node",
+            "Restart a node that stopped answering",
+            "node",
+            "{ action = \"restart_node\", env = \"{env}\", target = \"{node}\" }",
+        ),
+        (
+            "resync_galera_node",
+            "Take a desynced Galera member out and let it rejoin until Synced",
+            "node",
+            "{ action = \"resync_galera_node\", env = \"{env}\", target = \"{node}\" }",
+        ),
+        (
+            "resync_replica",
+            "Restart replication on a replica that stopped or fell behind",
+            "replication_link",
+            "{ action = \"resync_replica\", env = \"{env}\", target = \"{replica}\" }",
+        ),
+        (
+            "take_backup",
+            "Start the service's backup job now",
+            "backup_service",
+            "{ action = \"take_backup\", env = \"{env}\", target = \"{service}\" }",
+        ),
+    ] {
+        let _ = writeln!(
+            t,
+            "[[runbook]]\nname = {}\ndescription = {}\ntarget = {}\ntimeout = \"30s\"\nhttp = {{ method = \"POST\", url = {repair}, body = {body} }}\nplan_http = {{ method = \"GET\", url = {faults} }}\n",
+            q(name),
+            q(description),
+            q(target),
+        );
+    }
+    let _ = writeln!(
+        t,
+        "[[runbook]]\nname = \"shift_traffic\"\ndescription = \"Send a share of traffic to green (5 → 10 → 50 → 100 %)\"\ntarget = \"environment\"\nenvironments = [\"production\"]\ntimeout = \"30s\"\nhttp = {{ method = \"POST\", url = {repair}, body = {{ action = \"shift_traffic\", env = \"{{env}}\", percent = \"{{percent}}\" }} }}\nplan_http = {{ method = \"GET\", url = {faults} }}\n\n  [[runbook.param]]\n  name = \"percent\"\n  type = \"choice\"\n  choices = [\"5\", \"10\", \"50\", \"100\"]\n  description = \"share of traffic for green\"\n"
+    );
+    let _ = writeln!(
+        t,
+        "[[runbook]]\nname = \"rollback\"\ndescription = \"Roll back a bad release: all traffic to blue\"\ntarget = \"environment\"\nenvironments = [\"production\"]\ntimeout = \"30s\"\nhttp = {{ method = \"POST\", url = {repair}, body = {{ action = \"rollback\", env = \"{{env}}\" }} }}\nplan_http = {{ method = \"GET\", url = {faults} }}\n"
+    );
+    if let Some(program) = probe_program {
+        let _ = writeln!(
+            t,
+            "[[runbook]]\nname = \"probe_node_exporter\"\ndescription = \"Fetch and parse the node's exporter the way the console does (watchdeck probe)\"\ntarget = \"node\"\nconfirm = \"yes\"\ntimeout = \"20s\"\nexec = [{}, \"probe\", {}]\n",
+            q(program),
+            q(&format!("{base}/env/{{env}}/{{node}}/node/metrics")),
+        );
+    }
     t
 }
 
@@ -799,7 +864,7 @@ mod tests {
 
     #[test]
     fn config_parses_as_toml() {
-        let text = config_toml("http://127.0.0.1:1");
+        let text = config_toml("http://127.0.0.1:1", Some("/usr/bin/watchdeck"));
         let v: toml::Value = toml::from_str(&text).expect("valid toml");
         let envs = v["environment"].as_array().expect("environments");
         assert_eq!(envs.len(), ENVIRONMENTS.len());

@@ -119,7 +119,14 @@ impl DemoFleet {
 
     /// A config (TOML) pointing the console at this fleet.
     pub fn config_toml(&self) -> String {
-        fleet::config_toml(self.base.as_str().trim_end_matches('/'))
+        // The exec runbook runs this very binary's `probe`; under a test harness (not
+        // watchdeck) it names `watchdeck` on the PATH instead.
+        let exe = std::env::current_exe()
+            .ok()
+            .filter(|p| p.file_stem().is_some_and(|n| n == "watchdeck"))
+            .and_then(|p| p.to_str().map(str::to_owned))
+            .unwrap_or_else(|| "watchdeck".to_owned());
+        fleet::config_toml(self.base.as_str().trim_end_matches('/'), Some(&exe))
     }
 
     /// Base of the control API (`GET faults`, `POST repair` below it).

@@ -441,6 +441,9 @@ pub struct Context<'a> {
     pub phase: Phase,
     pub user: &'a str,
     pub incident: Option<IncidentId>,
+    /// Read secrets now (for the runner). A preview for the dialog does not: rendering
+    /// does no I/O, and a preview shows secrets as `[redacted]` anyway.
+    pub read_secrets: bool,
 }
 
 /// The invocation for `action` (the runbook's action or its plan).
@@ -502,6 +505,9 @@ pub fn invocation(
             let secret_env = secret_env
                 .iter()
                 .map(|(name, source)| {
+                    if !cx.read_secrets {
+                        return Ok((name.clone(), Secret::new(String::new())));
+                    }
                     source
                         .read()
                         .map(|s| (name.clone(), s))
@@ -531,11 +537,13 @@ pub fn invocation(
                 .map(|(k, t)| Ok((k.clone(), t.render(values)?)))
                 .collect::<Result<Vec<_>, ResolveError>>()?;
             let mut secret_headers = Vec::new();
-            if let Some(auth) = auth {
+            if let Some(auth) = auth.as_ref().filter(|_| cx.read_secrets) {
                 secret_headers.push(
                     authorization(auth)
                         .map_err(|e| ResolveError::Secret("Authorization".into(), e))?,
                 );
+            } else if auth.is_some() {
+                secret_headers.push(("Authorization".to_owned(), Secret::new(String::new())));
             }
             let body = match body {
                 Some(b) => Some(b.render(values)?.to_string()),

@@ -40,6 +40,10 @@ pub enum Action {
     Acknowledge,
     /// Show or hide resolved incidents.
     ToggleResolved,
+    /// Open the runbook dialog for the selected row (a choice when several fit).
+    RunRunbook,
+    /// In a run's output pane: cancel the run (asked twice).
+    CancelRun,
 }
 
 /// How many tabs the keymap can address by number.
@@ -73,6 +77,8 @@ impl Action {
             Action::Redraw,
             Action::Acknowledge,
             Action::ToggleResolved,
+            Action::RunRunbook,
+            Action::CancelRun,
         ]);
         all
     }
@@ -102,6 +108,8 @@ impl Action {
             Action::Redraw => "redraw".into(),
             Action::Acknowledge => "acknowledge".into(),
             Action::ToggleResolved => "toggle_resolved".into(),
+            Action::RunRunbook => "run_runbook".into(),
+            Action::CancelRun => "cancel_run".into(),
         }
     }
 
@@ -135,14 +143,16 @@ impl Action {
             Action::Redraw => "redraw screen".into(),
             Action::Acknowledge => "acknowledge".into(),
             Action::ToggleResolved => "show resolved".into(),
+            Action::RunRunbook => "run a runbook".into(),
+            Action::CancelRun => "cancel the run".into(),
         }
     }
 
     /// Actions with consequences outside this console (an acknowledgement stops the
-    /// escalation clock for everyone). These may not sit on a single Ctrl chord, where a
+    /// escalation clock for everyone; a cancel kills a runbook half-way). These may not sit on a single Ctrl chord, where a
     /// slipped finger or a terminal multiplexer's prefix could fire them.
     pub fn is_consequential(self) -> bool {
-        matches!(self, Action::Acknowledge)
+        matches!(self, Action::Acknowledge | Action::CancelRun)
     }
 }
 

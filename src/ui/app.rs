@@ -6,7 +6,7 @@
 //! What a tab lists is recomputed here — scope, filter, sort — when data or a choice
 //! changes, never while drawing, so a frame only touches the rows on screen.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -14,12 +14,18 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::command::{self, UiCommand, Vocabulary};
 use super::filter::Filter;
 use super::keymap::{Key, Keymap};
+use super::launch::RunnerOrder;
 use super::line::LineEditor;
+use super::picker::Picker;
+use super::run_dialog::RunDialog;
+use super::runs::{RunView, Runs};
 use super::theme::Theme;
 use super::view::{self, Listing, Sort, View};
 use crate::config::settings::Tier;
 use crate::engine::{Command, Situation};
 use crate::incident::{Incident, IncidentId, Lifecycle};
+use crate::runbook::spec::RunbookSpec;
+use crate::runbook::{RunId, Target};
 use crate::store::Snapshot;
 
 pub use super::action::Action;
@@ -113,6 +119,17 @@ pub enum Mode {
         id: IncidentId,
         note: LineEditor,
     },
+    /// Choosing a runbook (or a target) for the selected row.
+    Pick(Picker),
+    /// The runbook confirmation dialog.
+    RunDialog(Box<RunDialog>),
+    /// A run's output pane, `scroll` lines up from the newest; `confirm_cancel` after the
+    /// first press of the cancel key.
+    RunOutput {
+        run: RunId,
+        scroll: usize,
+        confirm_cancel: bool,
+    },
 }
 
 /// How a footer message should look.
@@ -141,16 +158,23 @@ pub struct EnvSummary {
     pub sources_stale: usize,
 }
 
-/// A runbook an incident links to, with the target the incident names.
+/// A runbook that can run now: one an active incident links (aimed at the target the
+/// incident names), or a configured runbook in an environment it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunbookOffer {
     pub runbook: String,
     pub environment: String,
     pub tier: Tier,
-    /// `node prod-web3`, `cluster prod-galera`, … or the environment itself.
-    pub target: String,
+    /// Where it is aimed, when known; `None` lets the engineer pick a target.
+    pub target: Option<Target>,
+    /// `node prod-web3`, `cluster prod-galera`, `any node`, … for the list.
+    pub target_label: String,
     pub incident: Option<IncidentId>,
-    pub rule: String,
+    /// The rule that links it (incident offers).
+    pub rule: Option<String>,
+    /// A `[[runbook]]` with this name exists (a rule may link one that does not).
+    pub configured: bool,
+    pub description: String,
 }
 
 /// Who is at the keyboard and how the console was started.
@@ -165,6 +189,16 @@ pub struct AppOptions {
     pub mouse: bool,
     /// Where `:theme NAME` looks for user themes besides the built-ins.
     pub themes_dir: Option<std::path::PathBuf>,
+    /// The configured runbooks.
+    pub runbooks: Arc<Vec<RunbookSpec>>,
+    /// Runbook hotkeys, checked against the keymap at start.
+    pub runbook_keys: Vec<(Key, String)>,
+    /// Runs the audit log remembers.
+    pub history: Vec<RunView>,
+    /// Hide and refuse every runbook action.
+    pub read_only: bool,
+    /// Run only plans.
+    pub dry_run: bool,
 }
 
 impl AppOptions {
@@ -178,6 +212,11 @@ impl AppOptions {
             runbook_links: Vec::new(),
             mouse: false,
             themes_dir: None,
+            runbooks: Arc::new(Vec::new()),
+            runbook_keys: Vec::new(),
+            history: Vec::new(),
+            read_only: false,
+            dry_run: false,
         }
     }
 }
@@ -218,6 +257,14 @@ pub struct App {
     pub size: (u16, u16),
     /// Filter and command history, shared by both prompts.
     history: Vec<String>,
+    pub runbooks: Arc<Vec<RunbookSpec>>,
+    pub runbook_keys: Vec<(Key, String)>,
+    /// Runs started here and runs the audit log remembers, newest first.
+    pub runs: Runs,
+    /// Orders for the runner, drained by the run loop.
+    pub(super) runner_orders: Vec<RunnerOrder>,
+    pub read_only: bool,
+    pub dry_run: bool,
 }
 
 impl App {
@@ -248,6 +295,12 @@ impl App {
             themes_dir: options.themes_dir,
             size: (80, 24),
             history: Vec::new(),
+            runbooks: options.runbooks,
+            runbook_keys: options.runbook_keys,
+            runs: Runs::from_history(options.history),
+            runner_orders: Vec::new(),
+            read_only: options.read_only,
+            dry_run: options.dry_run,
         };
         app.refresh();
         app
@@ -346,14 +399,14 @@ impl App {
             .map(|e| e.tier)
     }
 
-    fn set_status(&mut self, text: impl Into<String>, kind: StatusKind) {
+    pub(super) fn set_status(&mut self, text: impl Into<String>, kind: StatusKind) {
         self.status = Some((text.into(), kind));
     }
 
     /// Recompute what derives from the situation, then every tab's view.
     fn refresh(&mut self) {
         self.summaries = summarize(&self.situation);
-        self.offers = runbook_offers(&self.situation);
+        self.offers = runbook_offers(&self.situation, &self.runbooks, self.read_only);
         if let Some(scope) = &self.scope
             && !self.fleet().environments.iter().any(|e| &e.name == scope)
         {
@@ -371,7 +424,7 @@ impl App {
     }
 
     /// Recompute one tab's view on the same situation, keeping the selected record selected.
-    fn refresh_view(&mut self, tab: Tab) {
+    pub(super) fn refresh_view(&mut self, tab: Tab) {
         let i = tab.index();
         let id = self.views[i]
             .rows
@@ -425,13 +478,29 @@ impl App {
             Mode::Filter(_) | Mode::Command { .. } | Mode::Acknowledge { .. } => {
                 self.prompt_key(key)
             }
+            Mode::RunDialog(_) => {
+                // A held key must not type into a confirmation or press Run.
+                if key.kind != KeyEventKind::Repeat {
+                    self.run_dialog_key(key);
+                }
+            }
             _ => {
-                if let Some(action) = Key::from_event(&key).and_then(|k| self.keymap.action(&k)) {
+                let Some(k) = Key::from_event(&key) else {
+                    return;
+                };
+                if let Some(action) = self.keymap.action(&k) {
                     // A held key must not repeat something others see.
                     if key.kind == KeyEventKind::Repeat && action.is_consequential() {
                         return;
                     }
                     self.apply(action);
+                } else if matches!(self.mode, Mode::Normal | Mode::Detail)
+                    && key.kind != KeyEventKind::Repeat
+                    && let Some((_, runbook)) = self.runbook_keys.iter().find(|(rk, _)| *rk == k)
+                {
+                    let runbook = runbook.clone();
+                    self.mode = Mode::Normal;
+                    self.runbook_hotkey(&runbook);
                 }
             }
         }
@@ -467,6 +536,50 @@ impl App {
                 self.mode = Mode::Normal;
                 return;
             }
+            (Mode::Pick(_), Action::Back | Action::Quit) => {
+                self.mode = Mode::Normal;
+                return;
+            }
+            (Mode::Pick(p), a) => {
+                let mut p = p.clone();
+                match a {
+                    Action::Down => p.down(),
+                    Action::Up => p.up(),
+                    Action::Open => {
+                        let params = BTreeMap::new();
+                        self.mode = Mode::Normal;
+                        self.open_dialog(p.chosen(), params);
+                        return;
+                    }
+                    _ => {}
+                }
+                self.mode = Mode::Pick(p);
+                return;
+            }
+            (Mode::RunOutput { .. }, Action::Back | Action::Quit) => {
+                self.mode = Mode::Normal;
+                return;
+            }
+            (Mode::RunOutput { .. }, Action::CancelRun) => {
+                self.cancel_run();
+                return;
+            }
+            (Mode::RunOutput { scroll, .. }, a) => {
+                let page = self.page();
+                let new = match a {
+                    Action::Up => scroll.saturating_add(1),
+                    Action::Down => scroll.saturating_sub(1),
+                    Action::PageUp => scroll.saturating_add(page),
+                    Action::PageDown => scroll.saturating_sub(page),
+                    Action::Top => usize::MAX / 2,
+                    Action::Bottom => 0,
+                    _ => *scroll,
+                };
+                if let Mode::RunOutput { scroll, .. } = &mut self.mode {
+                    *scroll = new;
+                }
+                return;
+            }
             _ => {}
         }
         let t = self.tab.index();
@@ -498,6 +611,13 @@ impl App {
             Action::Open => {
                 if rows == 0 {
                     self.set_status("nothing selected", StatusKind::Info);
+                } else if let Some(run) = self.selected_run() {
+                    // A run's detail is its output pane.
+                    self.mode = Mode::RunOutput {
+                        run,
+                        scroll: 0,
+                        confirm_cancel: false,
+                    };
                 } else {
                     self.mode = Mode::Detail;
                 }
@@ -549,7 +669,32 @@ impl App {
             }
             Action::Redraw => self.clear_screen = true,
             Action::Acknowledge => self.start_acknowledge(),
+            Action::RunRunbook => {
+                if matches!(self.mode, Mode::Detail) {
+                    self.mode = Mode::Normal;
+                }
+                self.start_runbook();
+            }
+            Action::CancelRun => {
+                let key = self
+                    .keymap
+                    .hint(Action::CancelRun)
+                    .unwrap_or_else(|| "x".into());
+                self.set_status(
+                    format!("{key} cancels a run from its output pane (Runbooks tab, Enter)"),
+                    StatusKind::Info,
+                );
+            }
         }
+    }
+
+    /// The run on the selected Runbooks row, if it is a run.
+    pub fn selected_run(&self) -> Option<RunId> {
+        if self.tab != Tab::Runbooks {
+            return None;
+        }
+        let i = self.selected_record()?.checked_sub(self.offers.len())?;
+        self.runs.all().get(i).map(|r| r.id.clone())
     }
 
     fn go_to(&mut self, tab: Tab) {
@@ -996,27 +1141,77 @@ fn summarize(situation: &Situation) -> Vec<EnvSummary> {
     out
 }
 
-/// What each active incident's rule links, aimed at the incident's target.
-fn runbook_offers(situation: &Situation) -> Vec<RunbookOffer> {
+/// What each active incident's rule links, aimed at the incident's target; then every
+/// configured runbook in each environment it applies to. Nothing in read-only mode.
+fn runbook_offers(
+    situation: &Situation,
+    runbooks: &[RunbookSpec],
+    read_only: bool,
+) -> Vec<RunbookOffer> {
     let mut offers = Vec::new();
+    if read_only {
+        return offers;
+    }
+    let spec = |name: &str| runbooks.iter().find(|r| r.name == name);
     for inc in &situation.incidents {
         if inc.lifecycle == Lifecycle::Resolved {
             continue;
         }
-        let target = ["node", "instance", "cluster", "service", "replica"]
-            .iter()
-            .find_map(|k| inc.labels.get(*k).map(|v| format!("{k} {v}")))
-            .unwrap_or_else(|| format!("environment {}", inc.environment));
+        let targets = super::launch::incident_targets(inc);
         for rb in &inc.runbooks {
+            let configured = spec(rb);
+            // Aim at what the runbook acts on; unconfigured: the most specific target.
+            let target = match configured {
+                Some(s) => targets.iter().find(|t| t.kind == s.target).cloned(),
+                None => targets.first().cloned(),
+            };
+            let target_label = match (&target, configured) {
+                (Some(t), _) => target_text(t),
+                (None, Some(s)) => format!("a {} (pick)", s.target.noun()),
+                (None, None) => String::new(),
+            };
             offers.push(RunbookOffer {
                 runbook: rb.clone(),
                 environment: inc.environment.clone(),
                 tier: inc.tier,
-                target: target.clone(),
+                target,
+                target_label,
                 incident: Some(inc.id),
-                rule: inc.rule.clone(),
+                rule: Some(inc.rule.clone()),
+                configured: configured.is_some(),
+                description: configured
+                    .map(|s| s.description.clone())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    for spec in runbooks {
+        for env in &situation.fleet.environments {
+            if !spec.applies_to(&env.name, env.tier) {
+                continue;
+            }
+            let target = (spec.target == crate::runbook::TargetKind::Environment)
+                .then(|| super::launch::environment_target(&env.name));
+            offers.push(RunbookOffer {
+                runbook: spec.name.clone(),
+                environment: env.name.clone(),
+                tier: env.tier,
+                target_label: match &target {
+                    Some(t) => target_text(t),
+                    None => format!("a {} (pick)", spec.target.noun()),
+                },
+                target,
+                incident: None,
+                rule: None,
+                configured: true,
+                description: spec.description.clone(),
             });
         }
     }
     offers
+}
+
+/// `node prod-web3`, `link pg1→pg2`, `environment production`.
+fn target_text(t: &Target) -> String {
+    format!("{} {}", t.kind.noun(), t.name)
 }

@@ -182,7 +182,7 @@ impl Key {
     }
 
     /// Why this key may not be bound at all: the tool that takes it before watchdeck can.
-    fn reserved_by(&self) -> Option<&'static str> {
+    pub(crate) fn reserved_by(&self) -> Option<&'static str> {
         Some(match self.ctrl_letter()? {
             'b' => "it is tmux's prefix key, so inside tmux it never reaches watchdeck",
             'a' => {
@@ -893,7 +893,8 @@ mod tests {
         assert_eq!(map.action(&key("Esc")), Some(Action::Back));
         assert_eq!(map.action(&key("7")), Some(Action::GoToTab(6)));
         assert_eq!(map.action(&key("Shift-Tab")), Some(Action::PrevTab));
-        assert_eq!(map.action(&key("x")), None);
+        assert_eq!(map.action(&key("x")), Some(Action::CancelRun));
+        assert_eq!(map.action(&key("z")), None);
         assert_eq!(map.hint(Action::Help).as_deref(), Some("?"));
     }
 

@@ -16,11 +16,16 @@ pub mod format;
 pub mod help;
 pub mod incidents;
 pub mod keymap;
+pub mod launch;
 pub mod line;
 pub mod nodes;
 pub mod overview;
+pub mod picker;
 pub mod replication;
+pub mod run_dialog;
+pub mod run_output;
 pub mod runbooks;
+pub mod runs;
 pub mod svg;
 pub mod theme;
 pub mod view;
@@ -85,6 +90,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     match &app.mode {
         Mode::Help { scroll } => help::render(frame, body, app, *scroll),
         Mode::Acknowledge { id, note } => ack::render(frame, body, app, *id, note),
+        Mode::Pick(p) => picker::render(frame, body, app, p),
+        Mode::RunDialog(d) => run_dialog::render(frame, body, app, d),
+        Mode::RunOutput { run, scroll, .. } => run_output::render(frame, body, app, run, *scroll),
         _ => {}
     }
 }
