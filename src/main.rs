@@ -15,6 +15,7 @@ use watchdeck::config::{self, paths::Paths};
 use watchdeck::demo::{DemoFleet, DemoOptions};
 use watchdeck::engine::EngineOptions;
 use watchdeck::rules::RuleSet;
+use watchdeck::runbook::runner::{Runner, RunnerConfig};
 use watchdeck::ui::app::AppOptions;
 use watchdeck::ui::keymap::Keymap;
 use watchdeck::ui::theme::Theme;
@@ -324,6 +325,44 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
+    // Runbooks: the audit log beside the incident journal (the demo keeps its own), locks in
+    // the configured shared directory or the per-user runtime dir.
+    let audit_path = paths.data_dir.join(if cli.demo {
+        "demo-audit.jsonl"
+    } else {
+        "audit.jsonl"
+    });
+    let history = match watchdeck::runbook::audit::read_history_report(&audit_path) {
+        Ok(h) => {
+            for w in &h.warnings {
+                tracing::warn!(audit = %audit_path.display(), "{w}");
+            }
+            h.entries
+                .into_iter()
+                .map(watchdeck::ui::launch::history_view)
+                .collect()
+        }
+        Err(e) => {
+            tracing::warn!("cannot read the runbook audit log: {e}");
+            Vec::new()
+        }
+    };
+    let runner = (!read_only).then(|| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let runner = Runner::new(RunnerConfig {
+            audit_path: audit_path.clone(),
+            lock_dir: settings
+                .general
+                .lock_dir
+                .clone()
+                .unwrap_or_else(|| paths.runtime_dir.join("locks")),
+            host: watchdeck::runbook::runner::hostname(),
+            events: tx.into(),
+            clock: Arc::new(SystemClock),
+            read_only,
+        });
+        (runner, rx)
+    });
     let running = engine::start(
         &settings,
         Arc::new(SystemClock),
@@ -346,11 +385,12 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
                 themes_dir: Some(paths.themes_dir.clone()),
                 runbooks: Arc::new(settings.runbooks.clone()),
                 runbook_keys,
-                history: Vec::new(),
+                history,
                 read_only,
                 dry_run: cli.dry_run,
             },
             bell_on_sev1: settings.general.bell_on_sev1,
+            runner,
         },
     )
     .await;

@@ -34,6 +34,7 @@ pub struct GeneralFile {
     pub bell_on_sev1: Option<bool>,
     pub mouse: Option<bool>,
     pub read_only: Option<bool>,
+    pub lock_dir: Option<Spanned<String>>,
 }
 
 /// `[[environment]]`.

@@ -455,6 +455,21 @@ impl Cx<'_> {
         if let Some(r) = g.read_only {
             general.read_only = r;
         }
+        if let Some(dir) = &g.lock_dir {
+            let path = PathBuf::from(dir.get_ref());
+            if !path.is_absolute() {
+                return Err(self.err(
+                    ErrorKind::InvalidValue,
+                    dir.span(),
+                    format!(
+                        "lock_dir `{}` must be an absolute path (a directory shared by the \
+                         on-call group, e.g. \"/run/lock/watchdeck\")",
+                        dir.get_ref()
+                    ),
+                ));
+            }
+            general.lock_dir = Some(path);
+        }
         Ok(general)
     }
 

@@ -60,6 +60,8 @@ pub struct General {
     pub mouse: bool,
     /// Hide and refuse every runbook action (`--read-only` sets it too).
     pub read_only: bool,
+    /// Where runbook run locks live; `None`: the XDG runtime dir (per user).
+    pub lock_dir: Option<PathBuf>,
 }
 
 impl Default for General {
@@ -70,6 +72,7 @@ impl Default for General {
             bell_on_sev1: true,
             mouse: false,
             read_only: false,
+            lock_dir: None,
         }
     }
 }

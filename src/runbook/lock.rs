@@ -18,7 +18,7 @@
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -151,8 +151,13 @@ fn encode(part: &str) -> String {
     out
 }
 
-/// Take the lock at `path` for `owner`, creating the directory (mode 0700) and the file
-/// (mode 0600) if needed. Never waits for a holder: a held lock is [`LockError::Held`].
+/// Take the lock at `path` for `owner`, creating the directory (mode 0770, less the umask)
+/// and the file (mode 0660) if needed. Never waits for a holder: a held lock is
+/// [`LockError::Held`].
+///
+/// Group read/write on the file is what lets consoles of different users exclude each
+/// other in a shared lock directory (`[general] lock_dir`, owned by the on-call group with
+/// the setgid bit); in the default, per-user runtime directory nobody else can reach it.
 pub fn acquire(path: &Path, owner: &LockOwner) -> Result<RunLock, LockError> {
     let io_err = |source| LockError::Io {
         path: path.to_owned(),
@@ -161,7 +166,7 @@ pub fn acquire(path: &Path, owner: &LockOwner) -> Result<RunLock, LockError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(0o770)
             .create(dir)
             .map_err(io_err)?;
     }
@@ -170,9 +175,16 @@ pub fn acquire(path: &Path, owner: &LockOwner) -> Result<RunLock, LockError> {
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
+        .mode(0o660)
         .open(path)
         .map_err(io_err)?;
+    // The umask (typically 022) would strip group write from a file just created.
+    if let Ok(meta) = file.metadata()
+        && meta.uid() == nix::unistd::geteuid().as_raw()
+        && meta.mode() & 0o777 != 0o660
+    {
+        let _ = file.set_permissions(fs::Permissions::from_mode(0o660));
+    }
     let mut attempt = 0;
     loop {
         match file.try_lock() {

@@ -485,7 +485,8 @@ pub fn invocation(
                 ),
             ];
             for (k, value) in &values.map {
-                if params.contains_key(k) {
+                // Parameters get their own prefix; the runbook's name is set above.
+                if params.contains_key(k) || k == "runbook" {
                     continue;
                 }
                 env.push((

@@ -265,6 +265,8 @@ pub struct App {
     pub(super) runner_orders: Vec<RunnerOrder>,
     pub read_only: bool,
     pub dry_run: bool,
+    /// Quit was pressed once while runs were going.
+    quit_armed: bool,
 }
 
 impl App {
@@ -301,6 +303,7 @@ impl App {
             runner_orders: Vec::new(),
             read_only: options.read_only,
             dry_run: options.dry_run,
+            quit_armed: false,
         };
         app.refresh();
         app
@@ -587,7 +590,25 @@ impl App {
         let page = self.page();
         let sel = &mut self.selected[t];
         match action {
-            Action::Quit => self.should_quit = true,
+            Action::Quit => {
+                let running = self
+                    .runs
+                    .all()
+                    .iter()
+                    .filter(|r| r.live && r.state.is_active())
+                    .count();
+                if running > 0 && !self.quit_armed {
+                    self.quit_armed = true;
+                    self.set_status(
+                        format!(
+                            "{running} runbook run(s) still going: quit again to cancel them                              (SIGTERM, then SIGKILL) and leave"
+                        ),
+                        StatusKind::Error,
+                    );
+                } else {
+                    self.should_quit = true;
+                }
+            }
             Action::Back => {
                 if self.filters[t].take().is_some() {
                     self.refresh_view(self.tab);

@@ -673,3 +673,67 @@ pub fn runbook_keys(
     }
     Ok(out)
 }
+
+/// A run the audit log remembers, as the Runbooks tab lists it. The log records the
+/// target's kind and name; the placeholder values a re-run needs follow from them.
+pub fn history_view(e: crate::runbook::audit::HistoryEntry) -> RunView {
+    use crate::runbook::audit::HistoryState;
+    let name = e.target.name.clone();
+    let mut values = BTreeMap::new();
+    match e.target.kind {
+        TargetKind::Environment => {}
+        TargetKind::Node => {
+            values.insert("node".to_owned(), name.clone());
+        }
+        TargetKind::Cluster => {
+            values.insert("cluster".to_owned(), name.clone());
+        }
+        TargetKind::BackupService => {
+            values.insert("service".to_owned(), name.clone());
+        }
+        TargetKind::ReplicationLink => {
+            if let Some((p, r)) = name.split_once('→') {
+                values.insert("primary".to_owned(), p.to_owned());
+                values.insert("replica".to_owned(), r.to_owned());
+                values.insert("node".to_owned(), r.to_owned());
+            }
+        }
+    }
+    let (state, ended, lines) = match e.state {
+        HistoryState::Finished { at, outcome } => {
+            let lines = outcome
+                .last_lines
+                .iter()
+                .map(|l| (crate::runbook::OutputStream::Stdout, l.clone()))
+                .collect();
+            (RunState::Past(outcome), Some(at), lines)
+        }
+        HistoryState::Interrupted => (RunState::Interrupted, None, Default::default()),
+        HistoryState::RunningElsewhere { .. } => {
+            (RunState::RunningElsewhere, None, Default::default())
+        }
+        HistoryState::Refused { reason } => (RunState::Refused(reason), None, Default::default()),
+    };
+    RunView {
+        id: e.run,
+        runbook: e.runbook,
+        phase: e.phase,
+        target: Target {
+            kind: e.target.kind,
+            environment: e.environment,
+            name,
+            values,
+        },
+        tier: e.tier.unwrap_or(Tier::Production),
+        user: format!("{}@{}", e.user, e.host),
+        incident: e.incident,
+        params: e.params,
+        described: vec![e.invocation],
+        started: e.at,
+        ended,
+        state,
+        lines,
+        dropped: 0,
+        live: false,
+    }
+}

@@ -43,7 +43,11 @@ use tokio::sync::{mpsc, watch};
 use unicode_width::UnicodeWidthStr;
 
 use crate::engine::{Command, Situation};
+use crate::runbook::runner::{READ_ONLY_REASON, RunHandle, Runner};
+use crate::runbook::template::{self, Context};
+use crate::runbook::RunEvent;
 use action::Action;
+use launch::RunnerOrder;
 use app::{App, AppOptions, Mode, StatusKind, Tab};
 
 /// The row the body starts on (under the one-line header).
@@ -249,6 +253,72 @@ pub struct UiOptions {
     pub app: AppOptions,
     /// Ring the terminal bell when a sev1 opens.
     pub bell_on_sev1: bool,
+    /// The runbook runner and its events; `None` in read-only mode, where nothing runs.
+    pub runner: Option<(Runner, mpsc::UnboundedReceiver<RunEvent>)>,
+}
+
+/// Runs in flight, by id, so the output pane's cancel reaches them.
+#[derive(Default)]
+struct Handles(Vec<RunHandle>);
+
+impl Handles {
+    /// Hand the app's orders to the runner: resolve each (reading secrets now, not while
+    /// drawing), start it, and tell the app the id it got.
+    fn dispatch(&mut self, app: &mut App, runner: Option<&Runner>) {
+        self.0.retain(|h| !h.is_finished());
+        for order in app.take_runner_orders() {
+            match order {
+                RunnerOrder::Cancel(id) => {
+                    if let Some(h) = self.0.iter().find(|h| h.id == id) {
+                        h.cancel();
+                    }
+                }
+                RunnerOrder::Start(order) => {
+                    let Some(runner) = runner else {
+                        app.run_not_started(&order, READ_ONLY_REASON.to_owned());
+                        continue;
+                    };
+                    let resolved = app
+                        .spec(&order.runbook)
+                        .ok_or_else(|| format!("{} is not configured", order.runbook))
+                        .and_then(|spec| {
+                            let cx = Context {
+                                phase: order.phase,
+                                user: &app.user,
+                                incident: order.incident,
+                                read_secrets: true,
+                            };
+                            template::request(
+                                spec,
+                                order.phase,
+                                &order.target,
+                                order.tier,
+                                &order.params,
+                                &cx,
+                            )
+                            .map_err(|e| e.to_string())
+                        });
+                    match resolved {
+                        Ok(request) => {
+                            let handle = runner.start(request.clone());
+                            app.run_started(&order, &request, handle.id.clone());
+                            self.0.push(handle);
+                        }
+                        Err(why) => app.run_not_started(&order, why),
+                    }
+                }
+            }
+        }
+    }
+
+    /// On quit: cancel what still runs and give it the grace period to record its outcome.
+    async fn shutdown(self) {
+        for h in &self.0 {
+            h.cancel();
+        }
+        let all = futures_util::future::join_all(self.0.into_iter().map(RunHandle::wait));
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), all).await;
+    }
 }
 
 /// Run the TUI until the user quits.
@@ -281,10 +351,24 @@ async fn event_loop(
     app.size = (size.width, size.height);
     let mut sev1_seen = app.situation.sev1_opened;
     let mut events = EventStream::new();
+    let (runner, mut run_events) = match options.runner {
+        Some((runner, rx)) => (Some(runner), Some(rx)),
+        None => (None, None),
+    };
+    let mut handles = Handles::default();
     terminal.draw(|f| draw(f, &app))?;
     loop {
         let mut dirty = false;
         tokio::select! {
+            Some(event) = recv(&mut run_events) => {
+                app.run_event(event);
+                if let Some(rx) = run_events.as_mut() {
+                    while let Ok(next) = rx.try_recv() {
+                        app.run_event(next);
+                    }
+                }
+                dirty = true;
+            }
             event = events.next() => {
                 match event {
                     Some(Ok(event)) => dirty |= handle_event(&mut app, event),
@@ -310,6 +394,7 @@ async fn event_loop(
                 }
             }
         }
+        handles.dispatch(&mut app, runner.as_ref());
         for command in app.outbox.drain(..) {
             // The engine is gone only when shutting down; nothing left to acknowledge then.
             let _ = commands.send(command).await;
@@ -325,7 +410,16 @@ async fn event_loop(
             terminal.draw(|f| draw(f, &app))?;
         }
     }
+    handles.shutdown().await;
     Ok(())
+}
+
+/// The next runner event, or never when there is no runner.
+async fn recv(rx: &mut Option<mpsc::UnboundedReceiver<RunEvent>>) -> Option<RunEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Apply one terminal event; returns whether the screen must be redrawn.
