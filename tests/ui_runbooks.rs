@@ -576,3 +576,51 @@ fn the_runbooks_tab_lists_incident_offers_configured_actions_and_missing_ones() 
     press(&mut app, "r");
     assert_eq!(dialog(&app).target.name, "web1");
 }
+
+#[test]
+fn runs_without_an_outcome_show_as_interrupted_and_a_rerun_confirms_again() {
+    use watchdeck::runbook::audit::{AuditLog, AuditRecord, RunRecord};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::new(&path);
+    let order = RunOrder {
+        runbook: "restart_fpm".into(),
+        phase: Phase::Run,
+        target: watchdeck::ui::launch::node_target(&situation().fleet.nodes[1]),
+        tier: Tier::Staging,
+        params: BTreeMap::from([("unit".to_owned(), "nginx.service".to_owned())]),
+        incident: None,
+    };
+    let req = request(&order);
+    let at = Utc.timestamp_opt(1_795_299_000, 0).single().expect("time");
+    // The console died mid-run: an intent, its lock long released, no outcome.
+    let lock = dir.path().join("gone.lock");
+    log.append(&AuditRecord::Intent(RunRecord::new(
+        &RunId("r-1".into()),
+        at,
+        "bastion",
+        &req,
+        Some(&lock),
+    )))
+    .expect("intent");
+    let history: Vec<_> = watchdeck::runbook::audit::read_history(&path)
+        .expect("history")
+        .into_iter()
+        .map(watchdeck::ui::launch::history_view)
+        .collect();
+    let mut o = options();
+    o.history = history;
+    let mut app = app_with(o);
+    press(&mut app, "7G");
+    let text = screen(&app, 160, 30);
+    assert!(text.contains("✖ interrupted"), "{text}");
+    assert!(text.contains("alice@bastion"), "{text}");
+    // `r` on the past run: the dialog again, same target and parameters, Cancel focused.
+    press(&mut app, "r");
+    let d = dialog(&app);
+    assert_eq!(d.runbook, "restart_fpm");
+    assert_eq!(d.target.name, "stg-web1");
+    assert_eq!(d.params()["unit"], "nginx.service");
+    assert_eq!(d.focus, watchdeck::ui::run_dialog::Focus::Cancel);
+    assert!(app.take_runner_orders().is_empty());
+}

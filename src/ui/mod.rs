@@ -43,12 +43,12 @@ use tokio::sync::{mpsc, watch};
 use unicode_width::UnicodeWidthStr;
 
 use crate::engine::{Command, Situation};
+use crate::runbook::RunEvent;
 use crate::runbook::runner::{READ_ONLY_REASON, RunHandle, Runner};
 use crate::runbook::template::{self, Context};
-use crate::runbook::RunEvent;
 use action::Action;
-use launch::RunnerOrder;
 use app::{App, AppOptions, Mode, StatusKind, Tab};
+use launch::RunnerOrder;
 
 /// The row the body starts on (under the one-line header).
 pub const BODY_TOP: u16 = 1;
@@ -257,14 +257,15 @@ pub struct UiOptions {
     pub runner: Option<(Runner, mpsc::UnboundedReceiver<RunEvent>)>,
 }
 
-/// Runs in flight, by id, so the output pane's cancel reaches them.
+/// Between the app and the runner: hands the app's orders over and keeps the runs in
+/// flight, so the output pane's cancel reaches them.
 #[derive(Default)]
-struct Handles(Vec<RunHandle>);
+pub struct RunDispatch(Vec<RunHandle>);
 
-impl Handles {
+impl RunDispatch {
     /// Hand the app's orders to the runner: resolve each (reading secrets now, not while
     /// drawing), start it, and tell the app the id it got.
-    fn dispatch(&mut self, app: &mut App, runner: Option<&Runner>) {
+    pub fn dispatch(&mut self, app: &mut App, runner: Option<&Runner>) {
         self.0.retain(|h| !h.is_finished());
         for order in app.take_runner_orders() {
             match order {
@@ -312,7 +313,7 @@ impl Handles {
     }
 
     /// On quit: cancel what still runs and give it the grace period to record its outcome.
-    async fn shutdown(self) {
+    pub async fn shutdown(self) {
         for h in &self.0 {
             h.cancel();
         }
@@ -355,7 +356,7 @@ async fn event_loop(
         Some((runner, rx)) => (Some(runner), Some(rx)),
         None => (None, None),
     };
-    let mut handles = Handles::default();
+    let mut handles = RunDispatch::default();
     terminal.draw(|f| draw(f, &app))?;
     loop {
         let mut dirty = false;
