@@ -415,10 +415,7 @@ fn a_run_streams_into_its_output_pane_and_lands_on_the_incident_timeline() {
     press(&mut app, "\x1b7");
     let tab = screen(&app, 140, 24);
     assert!(tab.contains("✔ ok"), "{tab}");
-    let run_row = app.view().rows.len() - 1;
-    for _ in 0..run_row {
-        press(&mut app, "j");
-    }
+    select_first_run(&mut app);
     press(&mut app, "\n");
     assert!(matches!(&app.mode, Mode::RunOutput { run, .. } if *run == id));
 }
@@ -611,7 +608,8 @@ fn runs_without_an_outcome_show_as_interrupted_and_a_rerun_confirms_again() {
     let mut o = options();
     o.history = history;
     let mut app = app_with(o);
-    press(&mut app, "7G");
+    press(&mut app, "7");
+    select_first_run(&mut app);
     let text = screen(&app, 160, 30);
     assert!(text.contains("✖ interrupted"), "{text}");
     assert!(text.contains("alice@bastion"), "{text}");
@@ -623,4 +621,16 @@ fn runs_without_an_outcome_show_as_interrupted_and_a_rerun_confirms_again() {
     assert_eq!(d.params()["unit"], "nginx.service");
     assert_eq!(d.focus, watchdeck::ui::run_dialog::Focus::Cancel);
     assert!(app.take_runner_orders().is_empty());
+}
+
+/// Move down the Runbooks tab to its first run row.
+fn select_first_run(app: &mut App) {
+    press(app, "g");
+    for _ in 0..app.view().rows.len() {
+        if app.selected_run().is_some() {
+            return;
+        }
+        press(app, "j");
+    }
+    panic!("no run listed");
 }

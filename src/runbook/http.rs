@@ -137,9 +137,41 @@ async fn send(
         status.canonical_reason().unwrap_or("")
     ))
     .await;
+    // A JSON answer is shown pretty-printed (one field per line reads in a narrow pane;
+    // one 1000-character line does not), so it is gathered first; anything else streams.
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let mut gathered = json.then(Vec::new);
     let mut read = 0u64;
     loop {
         match response.chunk().await {
+            Ok(Some(chunk))
+                if gathered.is_some() && read + (chunk.len() as u64) <= MAX_BODY_BYTES =>
+            {
+                read += chunk.len() as u64;
+                if let Some(g) = gathered.as_mut() {
+                    g.extend_from_slice(&chunk);
+                }
+            }
+            Ok(Some(chunk)) if gathered.is_some() => {
+                // Too big to gather: show what came as it is, then go on streaming.
+                if let Some(g) = gathered.take() {
+                    out.push(OutputStream::Stdout, &g).await;
+                }
+                let room = MAX_BODY_BYTES - read;
+                let take = chunk.len().min(room as usize);
+                read += take as u64;
+                out.push(OutputStream::Stdout, &chunk[..take]).await;
+                if take < chunk.len() {
+                    out.close(OutputStream::Stdout).await;
+                    out.note(&format!("response body cut at {MAX_BODY_BYTES} bytes"))
+                        .await;
+                    break;
+                }
+            }
             Ok(Some(chunk)) => {
                 let room = MAX_BODY_BYTES - read;
                 if chunk.len() as u64 > room {
@@ -154,8 +186,20 @@ async fn send(
                 read += chunk.len() as u64;
                 out.push(OutputStream::Stdout, &chunk).await;
             }
-            Ok(None) => break,
+            Ok(None) => {
+                if let Some(g) = gathered.take() {
+                    let pretty = serde_json::from_slice::<serde_json::Value>(&g)
+                        .ok()
+                        .and_then(|v| serde_json::to_vec_pretty(&v).ok());
+                    out.push(OutputStream::Stdout, pretty.as_deref().unwrap_or(&g))
+                        .await;
+                }
+                break;
+            }
             Err(e) => {
+                if let Some(g) = gathered.take() {
+                    out.push(OutputStream::Stdout, &g).await;
+                }
                 // The status came: the action was received. Say the body broke off.
                 out.close(OutputStream::Stdout).await;
                 out.note(&format!(

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -444,6 +444,9 @@ pub fn render(frame: &mut Frame<'_>, body: Rect, app: &App, d: &RunDialog) {
             None => lines.push(Line::from(Span::styled("plan: starting…", theme.muted))),
         }
     }
+    // The confirmation and the buttons are drawn apart, at the bottom, so no amount of
+    // plan output can push them out of the popup.
+    let head = std::mem::take(&mut lines);
     lines.push(Line::from(""));
     if d.confirm == Confirm::Typed && !d.dry_run {
         let focused = d.focus == Focus::Typed;
@@ -480,7 +483,15 @@ pub fn render(frame: &mut Frame<'_>, body: Rect, app: &App, d: &RunDialog) {
         )),
     };
     lines.push(hint);
-    let height = lines.len() as u16 + 2;
+    let tail = lines;
+    // Rows the head takes once wrapped (character wrap; word wrap may take a row more,
+    // which the scroll below absorbs).
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let head_rows: u16 = head
+        .iter()
+        .map(|l| l.width().div_ceil(inner_width).max(1) as u16)
+        .sum();
+    let height = head_rows + tail.len() as u16 + 2;
     let area = centered(body, width, height);
     let title = Line::from(vec![
         Span::raw(" "),
@@ -488,16 +499,26 @@ pub fn render(frame: &mut Frame<'_>, body: Rect, app: &App, d: &RunDialog) {
         Span::styled(format!(" Run {} ", d.runbook), theme.header),
     ]);
     frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(title)
+        .style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [top, bottom] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length((tail.len() as u16).min(inner.height)),
+    ])
+    .areas(inner);
+    // Keep the end of the head (the plan's latest output) when it does not fit.
+    let scroll = head_rows.saturating_sub(top.height);
     frame.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(head)
             .style(theme.popup)
             .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.border)
-                    .title(title),
-            ),
-        area,
+            .scroll((scroll, 0)),
+        top,
     );
+    frame.render_widget(Paragraph::new(tail).style(theme.popup), bottom);
 }

@@ -119,6 +119,18 @@ impl Listing for Runbooks {
         }
     }
 
+    /// Runs going now, then what active incidents offer, then past runs (newest first),
+    /// then every configured action (long, and the same all day).
+    fn default_order(&self, app: &App, a: usize, b: usize) -> std::cmp::Ordering {
+        let rank = |i: usize| match row(app, i) {
+            Some(Row::Run(r)) if r.state.is_active() => 0,
+            Some(Row::Offer(o)) if o.incident.is_some() => 1,
+            Some(Row::Run(_)) => 2,
+            _ => 3,
+        };
+        rank(a).cmp(&rank(b)).then(a.cmp(&b))
+    }
+
     fn identity(&self, app: &App, i: usize) -> String {
         match row(app, i) {
             Some(Row::Offer(o)) => format!(
