@@ -630,7 +630,14 @@ fn the_example_runbooks_load_with_the_example_config() {
     ] {
         assert!(names.contains(&linked), "{linked} missing from {names:?}");
     }
+    watchdeck::ui::launch::runbook_keys(&watchdeck::ui::keymap::Keymap::builtin(), &s.runbooks)
+        .expect("the example hotkeys do not clash with the default keymap");
     for r in &s.runbooks {
+        assert!(
+            r.confirm.is_some(),
+            "{} states no confirmation level",
+            r.name
+        );
         assert!(r.plan.is_some(), "{} has no plan", r.name);
         assert!(!r.description.is_empty(), "{} has no description", r.name);
     }
