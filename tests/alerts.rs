@@ -11,13 +11,16 @@ use url::Url;
 
 use watchdeck::config::settings::{SourceId, SourceKind, SourceSpec, Tier};
 use watchdeck::sanitize;
-use watchdeck::source::alerts::{UNNAMED, parse_alertmanager, parse_prometheus};
+use watchdeck::source::alerts::{UNNAMED, parse_alertmanager, parse_prometheus, parse_silences};
 use watchdeck::source::http::HttpClients;
 use watchdeck::source::poller::poll_once;
 use watchdeck::source::{Payload, PollError};
 use watchdeck::store::model::{Alert, AlertState};
 
 const AM_FIXTURE: &str = include_str!("fixtures/api/alertmanager-0.25-alerts.json");
+const SILENCES_FIXTURE: &str = include_str!("fixtures/api/alertmanager-0.25-silences-mixed.json");
+const SILENCED_ALERTS_FIXTURE: &str =
+    include_str!("fixtures/api/alertmanager-0.25-alerts-silenced.json");
 const PROM_FIXTURE: &str = include_str!("fixtures/api/prometheus-2.42-alerts.json");
 const SRC: SourceId = SourceId(7);
 
@@ -282,7 +285,7 @@ async fn polls_alertmanager_and_prometheus_with_any_base_url() {
             &spec(am.join(base).unwrap(), SourceKind::Alertmanager),
         )
         .await;
-        let Ok(Payload::Alerts(alerts)) = r.outcome else {
+        let Ok(Payload::Alerts { alerts, .. }) = r.outcome else {
             panic!("{base:?}: {:?}", r.outcome);
         };
         assert_eq!(alerts[0].name, "BackupTooOld");
@@ -292,7 +295,7 @@ async fn polls_alertmanager_and_prometheus_with_any_base_url() {
             &spec(prom.join(base).unwrap(), SourceKind::PrometheusAlerts),
         )
         .await;
-        let Ok(Payload::Alerts(alerts)) = r.outcome else {
+        let Ok(Payload::Alerts { alerts, .. }) = r.outcome else {
             panic!("{base:?}: {:?}", r.outcome);
         };
         assert_eq!(alerts[0].state, AlertState::Firing);
@@ -301,9 +304,13 @@ async fn polls_alertmanager_and_prometheus_with_any_base_url() {
         *am_lines.lock().unwrap(),
         [
             "GET /api/v2/alerts HTTP/1.1",
+            "GET /api/v2/silences HTTP/1.1",
             "GET /api/v2/alerts HTTP/1.1",
+            "GET /api/v2/silences HTTP/1.1",
             "GET /am/api/v2/alerts HTTP/1.1",
-            "GET /am/api/v2/alerts HTTP/1.1"
+            "GET /am/api/v2/silences HTTP/1.1",
+            "GET /am/api/v2/alerts HTTP/1.1",
+            "GET /am/api/v2/silences HTTP/1.1"
         ]
     );
     assert_eq!(
@@ -353,4 +360,69 @@ async fn alert_api_failures() {
         panic!("{:?}", r.outcome);
     };
     assert!(msg.contains("line 1 column 11"), "{msg}");
+}
+
+#[test]
+fn parses_real_alertmanager_silences() {
+    let silences = parse_silences(SRC, SILENCES_FIXTURE.as_bytes()).unwrap();
+    assert_eq!(silences.len(), 3);
+    let active: Vec<_> = silences.iter().filter(|s| !s.is_expired()).collect();
+    let expired: Vec<_> = silences.iter().filter(|s| s.is_expired()).collect();
+    assert_eq!(active.len(), 2, "{silences:#?}");
+    assert_eq!(expired.len(), 1);
+    for s in &silences {
+        assert!(!s.id.is_empty());
+        assert!(!s.matchers.is_empty());
+        assert!(s.starts_at.is_some() && s.ends_at.is_some());
+        assert!(s.starts_at <= s.ends_at);
+        assert!(!s.matchers_text().is_empty());
+        assert_eq!(s.source, SRC);
+    }
+    // Authors and comments as typed; the expired one in this capture was made without.
+    assert_eq!(active[0].created_by, "alice");
+    assert_eq!(active[0].comment, "resyncing db2, INC-0042");
+}
+
+#[test]
+fn silenced_alert_carries_the_silence_id() {
+    let alerts = parse_alertmanager(SRC, SILENCED_ALERTS_FIXTURE.as_bytes()).unwrap();
+    let silenced: Vec<_> = alerts
+        .iter()
+        .filter(|a| !a.silenced_by.is_empty())
+        .collect();
+    assert!(!silenced.is_empty(), "{alerts:#?}");
+    assert!(silenced.iter().all(|a| a.state == AlertState::Firing));
+}
+
+#[test]
+fn silence_matchers_read_as_promql() {
+    let body = r#"[{"id":"x","matchers":[
+        {"name":"alertname","value":"A","isRegex":false,"isEqual":true},
+        {"name":"env","value":"prod.*","isRegex":true,"isEqual":true},
+        {"name":"job","value":"n","isRegex":false,"isEqual":false},
+        {"name":"i","value":"a|b","isRegex":true}],
+        "startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T01:00:00Z",
+        "createdBy":"ops\u001b[31m","comment":"c\u202e","status":{"state":"active"}}]"#;
+    let s = &parse_silences(SRC, body.as_bytes()).unwrap()[0];
+    assert_eq!(
+        s.matchers_text(),
+        r#"alertname="A", env=~"prod.*", job!="n", i=~"a|b""#
+    );
+    assert!(sanitize::is_clean(&s.created_by) && sanitize::is_clean(&s.comment));
+    assert!(parse_silences(SRC, b"{}").is_err());
+    assert!(parse_silences(SRC, b"[{\"id\":1}]").is_err());
+}
+
+#[tokio::test]
+async fn broken_silence_listing_keeps_the_alerts() {
+    let clients = HttpClients::new().unwrap();
+    // The same body for both paths: alerts parse, the silence listing does not.
+    let (am, _) = serve("200 OK", AM_FIXTURE).await;
+    let r = poll_once(&clients, &spec(am, SourceKind::Alertmanager)).await;
+    let Ok(Payload::Alerts { alerts, silences }) = r.outcome else {
+        panic!("{:?}", r.outcome);
+    };
+    assert!(!alerts.is_empty());
+    let err = silences.expect("silences polled").unwrap_err();
+    assert!(err.starts_with("silences:"), "{err}");
 }

@@ -14,9 +14,10 @@ use crate::config::settings::{SourceId, SourceSpec};
 use crate::sanitize;
 use crate::source::PollError;
 use crate::source::http::HttpClients;
-use crate::store::model::{Alert, AlertState};
+use crate::store::model::{Alert, AlertState, Silence, SilenceMatcher};
 
 pub const ALERTMANAGER_PATH: &str = "api/v2/alerts";
+pub const SILENCES_PATH: &str = "api/v2/silences";
 pub const PROMETHEUS_PATH: &str = "api/v1/alerts";
 
 const ACCEPT: &str = "application/json";
@@ -24,16 +25,22 @@ const ACCEPT: &str = "application/json";
 /// Shown as the name of an alert without an `alertname` label.
 pub const UNNAMED: &str = "(no alertname)";
 
-/// Fetch and parse Alertmanager's current alerts.
+/// Fetch and parse Alertmanager's current alerts, and its silences.
 pub async fn fetch_alertmanager(
     clients: &HttpClients,
     spec: &SourceSpec,
-) -> Result<Vec<Alert>, PollError> {
+) -> Result<(Vec<Alert>, Result<Vec<Silence>, String>), PollError> {
     let fetched = clients.fetch(spec, Some(ALERTMANAGER_PATH), ACCEPT).await?;
     if !fetched.is_success() {
         return Err(fetched.status_error());
     }
-    parse_alertmanager(spec.id, &fetched.body)
+    let alerts = parse_alertmanager(spec.id, &fetched.body)?;
+    let silences = match clients.fetch(spec, Some(SILENCES_PATH), ACCEPT).await {
+        Ok(f) if f.is_success() => parse_silences(spec.id, &f.body).map_err(|e| e.to_string()),
+        Ok(f) => Err(f.status_error().to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    Ok((alerts, silences.map_err(|e| format!("silences: {e}"))))
 }
 
 /// Fetch and parse Prometheus's alerts (firing and pending).
@@ -109,6 +116,70 @@ pub fn parse_alertmanager(source: SourceId, body: &[u8]) -> Result<Vec<Alert>, P
                 a.status.inhibited_by,
                 a.fingerprint,
             )
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct AmSilence {
+    id: String,
+    #[serde(default)]
+    matchers: Vec<AmMatcher>,
+    #[serde(rename = "startsAt", default)]
+    starts_at: Option<String>,
+    #[serde(rename = "endsAt", default)]
+    ends_at: Option<String>,
+    #[serde(rename = "createdBy", default)]
+    created_by: String,
+    #[serde(default)]
+    comment: String,
+    status: AmSilenceStatus,
+}
+
+#[derive(Deserialize)]
+struct AmMatcher {
+    name: String,
+    value: String,
+    #[serde(rename = "isRegex", default)]
+    is_regex: bool,
+    // Absent in Alertmanager before 0.22: equality.
+    #[serde(rename = "isEqual", default = "yes")]
+    is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct AmSilenceStatus {
+    state: String,
+}
+
+/// Parse an Alertmanager v2 `GET /api/v2/silences` body (every string sanitized: comments
+/// and authors are whatever someone typed).
+pub fn parse_silences(source: SourceId, body: &[u8]) -> Result<Vec<Silence>, PollError> {
+    let raw: Vec<AmSilence> = serde_json::from_slice(body).map_err(decode_error)?;
+    Ok(raw
+        .into_iter()
+        .map(|s| Silence {
+            source,
+            id: clean(&s.id),
+            matchers: s
+                .matchers
+                .into_iter()
+                .map(|m| SilenceMatcher {
+                    name: clean(&m.name),
+                    value: clean(&m.value),
+                    is_regex: m.is_regex,
+                    is_equal: m.is_equal,
+                })
+                .collect(),
+            starts_at: s.starts_at.as_deref().and_then(parse_time),
+            ends_at: s.ends_at.as_deref().and_then(parse_time),
+            created_by: clean(&s.created_by),
+            comment: clean(&s.comment),
+            state: clean(&s.status.state),
         })
         .collect())
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::settings::SourceId;
-use crate::store::model::{Alert, BackupEntry, HealthResult};
+use crate::store::model::{Alert, BackupEntry, HealthResult, Silence};
 
 /// The result of one poll of one source.
 #[derive(Debug, Clone)]
@@ -39,8 +39,13 @@ pub enum Payload {
     /// A health check's verdict. A health endpoint that answers 500 or refuses the
     /// connection is a *successful poll* whose result says the service is down.
     Health(HealthResult),
-    /// Alerts from Alertmanager v2 or Prometheus v1, already parsed and sanitized.
-    Alerts(Vec<Alert>),
+    /// Alerts from Alertmanager v2 or Prometheus v1, already parsed and sanitized; for
+    /// Alertmanager also its silences (or why they could not be read: the alerts matter
+    /// more, so that alone does not fail the poll).
+    Alerts {
+        alerts: Vec<Alert>,
+        silences: Option<Result<Vec<Silence>, String>>,
+    },
     /// The backups a backup catalog lists, parsed and sanitized, oldest first.
     Catalog(Vec<BackupEntry>),
 }

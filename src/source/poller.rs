@@ -125,12 +125,22 @@ pub async fn poll_once(clients: &HttpClients, spec: &SourceSpec) -> PollReport {
     let outcome = match &spec.kind {
         SourceKind::Metrics(_) => poll_metrics(clients, spec).await,
         SourceKind::Health(h) => health::check(clients, spec, h).await.map(Payload::Health),
-        SourceKind::Alertmanager => alerts::fetch_alertmanager(clients, spec)
-            .await
-            .map(Payload::Alerts),
-        SourceKind::PrometheusAlerts => alerts::fetch_prometheus(clients, spec)
-            .await
-            .map(Payload::Alerts),
+        SourceKind::Alertmanager => {
+            alerts::fetch_alertmanager(clients, spec)
+                .await
+                .map(|(alerts, silences)| Payload::Alerts {
+                    alerts,
+                    silences: Some(silences),
+                })
+        }
+        SourceKind::PrometheusAlerts => {
+            alerts::fetch_prometheus(clients, spec)
+                .await
+                .map(|alerts| Payload::Alerts {
+                    alerts,
+                    silences: None,
+                })
+        }
         SourceKind::BackupCatalog(c) => poll_catalog(clients, spec, c).await.map(Payload::Catalog),
     };
     let duration = started.elapsed();
@@ -224,7 +234,7 @@ fn summary(payload: &Payload) -> String {
         Payload::Metrics { body } => format!("{} bytes", body.len()),
         Payload::Health(h) if h.up => "up".to_owned(),
         Payload::Health(h) => format!("down: {}", h.failure.as_deref().unwrap_or("")),
-        Payload::Alerts(a) => format!("{} alerts", a.len()),
+        Payload::Alerts { alerts, .. } => format!("{} alerts", alerts.len()),
         Payload::Catalog(c) => format!("{} backups", c.len()),
     }
 }

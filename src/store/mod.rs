@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::config::settings::{EnvironmentSpec, Settings, SourceId, SourceKind, SourceSpec};
 use crate::sanitize;
 use crate::source::{Payload, PollReport};
-use model::{Alert, BackupEntry, HealthCheck, HealthResult, SourceHealth, SourceStatus};
+use model::{Alert, BackupEntry, HealthCheck, HealthResult, Silence, SourceHealth, SourceStatus};
 use series::SeriesTable;
 pub use snapshot::{EnvironmentView, Snapshot};
 
@@ -40,6 +40,10 @@ pub struct SourceState {
     pub table: SeriesTable,
     pub health: Option<(HealthResult, DateTime<Utc>)>,
     pub alerts: Vec<Alert>,
+    /// Alertmanager's silences, as of the last poll that could read them.
+    pub silences: Vec<Silence>,
+    /// Why the last poll could not read the silences.
+    pub silence_error: Option<String>,
     /// The latest successfully read backup catalog, oldest backup first (kept while the
     /// source fails, as a metrics source keeps its series).
     pub catalog: Option<Vec<BackupEntry>>,
@@ -63,6 +67,8 @@ impl SourceState {
             table,
             health: None,
             alerts: Vec::new(),
+            silences: Vec::new(),
+            silence_error: None,
             catalog: None,
         }
     }
@@ -166,7 +172,18 @@ impl Store {
                             .collect();
                     }
                     Payload::Health(result) => state.health = Some((result, report.at)),
-                    Payload::Alerts(alerts) => state.alerts = alerts,
+                    Payload::Alerts { alerts, silences } => {
+                        state.alerts = alerts;
+                        match silences {
+                            Some(Ok(s)) => {
+                                state.silences = s;
+                                state.silence_error = None;
+                            }
+                            // Keep the last list; say why it is not current.
+                            Some(Err(e)) => state.silence_error = Some(e),
+                            None => {}
+                        }
+                    }
                     Payload::Catalog(entries) => state.catalog = Some(entries),
                 }
             }

@@ -218,6 +218,55 @@ pub enum AlertState {
     Inactive,
 }
 
+/// One matcher of an Alertmanager silence (`name=value`, `!=`, `=~`, `!~`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SilenceMatcher {
+    pub name: String,
+    pub value: String,
+    pub is_regex: bool,
+    pub is_equal: bool,
+}
+
+impl SilenceMatcher {
+    pub fn operator(&self) -> &'static str {
+        match (self.is_equal, self.is_regex) {
+            (true, false) => "=",
+            (false, false) => "!=",
+            (true, true) => "=~",
+            (false, true) => "!~",
+        }
+    }
+}
+
+/// A silence as Alertmanager lists it (`GET /api/v2/silences`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Silence {
+    pub source: SourceId,
+    pub id: String,
+    pub matchers: Vec<SilenceMatcher>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub comment: String,
+    /// `active`, `pending` or `expired`, as Alertmanager says.
+    pub state: String,
+}
+
+impl Silence {
+    /// `alertname="X", env=~"prod.*"` as the matchers read.
+    pub fn matchers_text(&self) -> String {
+        self.matchers
+            .iter()
+            .map(|m| format!("{}{}\"{}\"", m.name, m.operator(), m.value))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn is_expired(&self) -> bool {
+        self.state == "expired"
+    }
+}
+
 /// An alert from Alertmanager (v2) or Prometheus (v1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::Store;
 use super::model::{
     Alert, BackupRun, CatalogView, HealthCheck, LinkState, Node, ReplicationKind, ReplicationLink,
-    SourceHealth, SourceStatus,
+    Silence, SourceHealth, SourceStatus,
 };
 use super::preset::{self, Input};
 use super::{SourceState, retention};
@@ -28,6 +28,8 @@ pub struct Snapshot {
     pub links: Vec<ReplicationLink>,
     pub backups: Vec<BackupRun>,
     pub alerts: Vec<Alert>,
+    /// Alertmanager silences (expired ones included: Alertmanager keeps them a while).
+    pub silences: Vec<Silence>,
     pub health: Vec<HealthCheck>,
     /// Backup catalogs with their retention coverage, in source order.
     pub catalogs: Vec<CatalogView>,
@@ -101,6 +103,10 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
             SourceKind::Health(_) => snap.health.push(Store::health_check_of(state)),
             SourceKind::Alertmanager | SourceKind::PrometheusAlerts => {
                 snap.alerts.extend(state.alerts.iter().cloned());
+                snap.silences.extend(state.silences.iter().cloned());
+                if let Some(e) = &state.silence_error {
+                    warnings.push(e.clone());
+                }
             }
             SourceKind::BackupCatalog(spec) => {
                 let env = store
