@@ -11,6 +11,7 @@ use clap::Parser as _;
 use watchdeck::cli::{Cli, Command, IncidentsCommand};
 use watchdeck::clock::SystemClock;
 use watchdeck::config::Settings;
+use watchdeck::config::settings::SourceKind;
 use watchdeck::config::{self, paths::Paths};
 use watchdeck::demo::{DemoFleet, DemoOptions};
 use watchdeck::engine::EngineOptions;
@@ -388,6 +389,13 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
                 history,
                 read_only,
                 dry_run: cli.dry_run,
+                alertmanagers: Arc::new(
+                    settings
+                        .sources()
+                        .filter(|s| matches!(s.kind, SourceKind::Alertmanager))
+                        .cloned()
+                        .collect(),
+                ),
             },
             bell_on_sev1: settings.general.bell_on_sev1,
             runner,

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::exporters::Ctx;
 use super::fleet::EnvDef;
-use super::noise::{fnv1a, hex, key};
+use super::noise::fnv1a;
+use super::silences::DemoSilence;
 use super::timeline::{FaultKind, TIMELINE};
 
 #[derive(Debug, Serialize)]
@@ -79,7 +80,6 @@ struct Draft {
     runbook: &'static str,
     expr: &'static str,
     starts: DateTime<Utc>,
-    silenced: bool,
     /// alertname of an alert in the same list that inhibits this one.
     inhibited_by: Option<&'static str>,
 }
@@ -108,7 +108,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
         runbook: "watchdog",
         expr: "vector(1)",
         starts: at(0.0),
-        silenced: false,
         inhibited_by: None,
     }];
     if !env.queues.is_empty() {
@@ -124,7 +123,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
             runbook: "dead-letter-queue",
             expr: "queue_dead_letter_messages > 0",
             starts: at(0.0),
-            silenced: true,
             inhibited_by: None,
         });
     }
@@ -159,7 +157,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                 runbook: "postgres-replication-lag",
                 expr: "pg_replication_lag > 60",
                 starts,
-                silenced: false,
                 inhibited_by: None,
             }),
             FaultKind::NodeDown => {
@@ -171,7 +168,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                     runbook: "instance-down",
                     expr: "up{job=\"node\"} == 0",
                     starts,
-                    silenced: false,
                     inhibited_by: None,
                 });
                 out.push(Draft {
@@ -186,7 +182,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                     runbook: "galera-cluster-size",
                     expr: "mysql_global_status_wsrep_cluster_size < 3",
                     starts,
-                    silenced: false,
                     inhibited_by: Some("InstanceDown"),
                 });
             }
@@ -203,7 +198,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                 runbook: "backup-too-old",
                 expr: "time() - backup_last_success_timestamp_seconds > 900",
                 starts,
-                silenced: false,
                 inhibited_by: None,
             }),
             FaultKind::ErrorSurge => {
@@ -214,7 +208,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                     runbook: "high-error-rate",
                     expr: "sum(rate(http_requests_total{code=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m])) > 0.05",
                     starts,
-                    silenced: false,
                     inhibited_by: None,
                 });
                 out.push(Draft {
@@ -224,7 +217,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                     runbook: "high-latency",
                     expr: "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 5",
                     starts,
-                    silenced: false,
                     inhibited_by: None,
                 });
             }
@@ -239,7 +231,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                 runbook: "galera-node-not-ready",
                 expr: "mysql_global_status_wsrep_ready == 0",
                 starts,
-                silenced: false,
                 inhibited_by: None,
             }),
             FaultKind::RedisLinkDown => out.push(Draft {
@@ -253,7 +244,6 @@ fn drafts(ctx: &Ctx<'_>, env: &EnvDef) -> Vec<Draft> {
                 runbook: "redis-replication-broken",
                 expr: "redis_master_link_up == 0",
                 starts,
-                silenced: false,
                 inhibited_by: None,
             }),
         }
@@ -313,30 +303,22 @@ fn hostile_drafts(ctx: &Ctx<'_>) -> Vec<Draft> {
             expr: "vector(1)",
             starts: DateTime::<Utc>::from_timestamp_millis((ctx.start_s * 1000.0).round() as i64)
                 .unwrap_or(ctx.now),
-            silenced: false,
             inhibited_by: None,
         })
         .collect()
 }
 
 /// The JSON body of `GET /api/v2/alerts`.
-pub fn alerts_json(ctx: &Ctx<'_>, env: &EnvDef, filter: Filter) -> String {
+pub fn alerts_json(
+    ctx: &Ctx<'_>,
+    env: &EnvDef,
+    filter: Filter,
+    silences: &[&DemoSilence],
+) -> String {
     // Alertmanager re-evaluates on an interval: updatedAt is the last 30 s tick.
     let tick = (ctx.now.timestamp() / 30) * 30;
     let updated = DateTime::<Utc>::from_timestamp(tick, 0).unwrap_or(ctx.now);
     let prom = format!("http://prometheus.{}.internal:9090", env.name);
-    let silence_id = {
-        let h = hex(key(ctx.seed, &format!("{}/silence", env.name)), 32);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
-    };
-
     let mut drafts = drafts(ctx, env);
     if ctx.hostile {
         drafts.extend(hostile_drafts(ctx));
@@ -363,11 +345,11 @@ pub fn alerts_json(ctx: &Ctx<'_>, env: &EnvDef, filter: Filter) -> String {
 
     let mut alerts = Vec::new();
     for (d, labels, fp) in prepared {
-        let silenced_by = if d.silenced {
-            vec![silence_id.clone()]
-        } else {
-            vec![]
-        };
+        let silenced_by: Vec<String> = silences
+            .iter()
+            .filter(|s| s.is_active(ctx.now) && s.matches(&labels))
+            .map(|s| s.id.clone())
+            .collect();
         let inhibited_by: Vec<String> = d
             .inhibited_by
             .and_then(|n| fingerprints.get(n).cloned())

@@ -506,6 +506,8 @@ pub enum Route {
     Queues(&'static EnvDef),
     Pushgateway(&'static EnvDef),
     Alerts(&'static EnvDef),
+    /// `GET` lists; `POST` on the same path creates (see the server).
+    Silences(&'static EnvDef),
     Catalog(&'static EnvDef, &'static CatalogDef),
 }
 
@@ -570,6 +572,10 @@ pub fn routes() -> Vec<(String, Route)> {
             out.push((
                 format!("/env/{}/alertmanager/api/v2/alerts", e.name),
                 Route::Alerts(e),
+            ));
+            out.push((
+                format!("/env/{}/alertmanager/api/v2/silences", e.name),
+                Route::Silences(e),
             ));
         }
     }

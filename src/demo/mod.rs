@@ -17,6 +17,7 @@ mod noise;
 mod render;
 pub mod scene;
 mod server;
+mod silences;
 mod timeline;
 
 use std::net::SocketAddr;

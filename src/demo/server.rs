@@ -1,5 +1,6 @@
 //! The HTTP side: one axum server on 127.0.0.1 answering every impersonated endpoint plus
-//! the control API (`GET /control/faults`, `POST /control/repair`).
+//! the control API (`GET /control/faults`, `POST /control/repair`), and the demo
+//! Alertmanager's silence writes (`POST …/silences`, `DELETE …/silence/{id}`).
 //!
 //! Exporter paths are looked up in a table built from the fleet; handlers take a
 //! snapshot of the clock and the interventions and render from that.
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ use super::clock::Clock;
 use super::exporters::{self, Ctx};
 use super::fleet::{self, Exporter, Route};
 use super::health;
+use super::silences::{self, DemoSilence, Refusal};
 use super::timeline::{FaultStatus, Interventions, RepairError, RepairOutcome, RepairRequest};
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -85,6 +87,41 @@ impl Shared {
         out
     }
 
+    /// The standing silence and those operators created, in one environment.
+    fn silences_of(&self, iv: &Interventions, env: &str) -> Vec<DemoSilence> {
+        let mut out = vec![silences::standing(self.seed, env, self.start)];
+        out.extend(iv.silences.iter().filter(|s| s.env == env).cloned());
+        out
+    }
+
+    /// `POST …/api/v2/silences`: create a silence, as Alertmanager answers it.
+    pub fn create_silence(&self, env: &str, body: &[u8]) -> Result<String, Refusal> {
+        let (now, _) = self.now();
+        let mut iv = self.interventions.lock().unwrap_or_else(|e| e.into_inner());
+        let silence = silences::create(self.seed, env, body, now, iv.silences.len())?;
+        let id = silence.id.clone();
+        tracing::info!(%env, %id, by = %silence.created_by, "demo silence created");
+        iv.silences.push(silence);
+        Ok(id)
+    }
+
+    /// `DELETE …/api/v2/silence/{id}`.
+    pub fn expire_silence(&self, env: &str, id: &str) -> Result<(), Refusal> {
+        let (now, _) = self.now();
+        let mut iv = self.interventions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = iv.silences.iter_mut().find(|s| s.env == env && s.id == id) {
+            return silences::expire(s, now);
+        }
+        if silences::standing(self.seed, env, self.start).id == id {
+            return Err((
+                403,
+                "the demo's standing silence belongs to another team; expire one you created"
+                    .to_owned(),
+            ));
+        }
+        Err((500, "silence not found".to_owned()))
+    }
+
     /// Render the endpoint at `path`, or `None` if there is none.
     pub fn render(
         &self,
@@ -132,7 +169,20 @@ impl Shared {
                 let (status, body) = health::env_check(&ctx, env, h.kind);
                 (status, json, body.to_string())
             }
-            Route::Alerts(env) => (200, json, alerts_json(&ctx, env, Filter::from_query(query))),
+            Route::Alerts(env) => {
+                let silences = self.silences_of(&iv, env.name);
+                let silences: Vec<&DemoSilence> = silences.iter().collect();
+                (
+                    200,
+                    json,
+                    alerts_json(&ctx, env, Filter::from_query(query), &silences),
+                )
+            }
+            Route::Silences(env) => {
+                let silences = self.silences_of(&iv, env.name);
+                let silences: Vec<&DemoSilence> = silences.iter().collect();
+                (200, json, silences::list_json(&silences, now))
+            }
             Route::Catalog(env, c) => (200, json, catalog::catalog_json(&ctx, env, c)),
         })
     }
@@ -153,9 +203,14 @@ fn json_response<T: serde::Serialize>(status: u16, value: &T) -> Response {
 
 async fn dispatch(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     uri: Uri,
     RawQuery(query): RawQuery,
+    body: Bytes,
 ) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return silence_write(&shared, &method, uri.path(), &body);
+    }
     let query: Vec<(String, String)> = query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -168,6 +223,37 @@ async fn dispatch(
         None => json_response(
             404,
             &serde_json::json!({"error": format!("no demo endpoint at {}", uri.path())}),
+        ),
+    }
+}
+
+/// Alertmanager's write endpoints: `POST /env/{env}/alertmanager/api/v2/silences` and
+/// `DELETE /env/{env}/alertmanager/api/v2/silence/{id}`. Errors are JSON strings, as
+/// Alertmanager sends them.
+fn silence_write(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let refused = |(status, msg): Refusal| json_response(status, &msg);
+    match (method, parts.as_slice()) {
+        (m, ["env", env, "alertmanager", "api", "v2", "silences"])
+            if *m == Method::POST && fleet::env(env).is_some_and(|e| e.alertmanager) =>
+        {
+            match shared.create_silence(env, body) {
+                Ok(id) => json_response(200, &serde_json::json!({ "silenceID": id })),
+                Err(r) => refused(r),
+            }
+        }
+        (m, ["env", env, "alertmanager", "api", "v2", "silence", id])
+            if *m == Method::DELETE && fleet::env(env).is_some_and(|e| e.alertmanager) =>
+        {
+            // Ids are UUIDs: nothing in them is percent-encoded.
+            match shared.expire_silence(env, id) {
+                Ok(()) => respond(200, "application/json", String::new()),
+                Err(r) => refused(r),
+            }
+        }
+        _ => json_response(
+            405,
+            &serde_json::json!({"error": format!("{method} is not served at {path}")}),
         ),
     }
 }

@@ -173,6 +173,8 @@ pub struct Interventions {
     backups: Vec<ManualBackup>,
     /// Percent of production traffic on the green (newest) release.
     pub green_weight: u8,
+    /// Silences operators created (the standing ones are not interventions).
+    pub silences: Vec<super::silences::DemoSilence>,
 }
 
 impl Default for Interventions {
@@ -181,6 +183,7 @@ impl Default for Interventions {
             repairs: Vec::new(),
             backups: Vec::new(),
             green_weight: 100,
+            silences: Vec::new(),
         }
     }
 }

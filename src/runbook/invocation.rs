@@ -27,6 +27,9 @@ pub enum TargetKind {
     Cluster,
     ReplicationLink,
     BackupService,
+    /// An Alertmanager alert or silence: what the built-in silence actions act on. Not
+    /// in [`TargetKind::ALL`], which lists what a configured runbook may target.
+    Alert,
 }
 
 impl TargetKind {
@@ -46,6 +49,7 @@ impl TargetKind {
             TargetKind::Cluster => "cluster",
             TargetKind::ReplicationLink => "replication_link",
             TargetKind::BackupService => "backup_service",
+            TargetKind::Alert => "alert",
         }
     }
 
@@ -61,6 +65,7 @@ impl TargetKind {
             TargetKind::Cluster => "cluster",
             TargetKind::ReplicationLink => "link",
             TargetKind::BackupService => "service",
+            TargetKind::Alert => "alert",
         }
     }
 }

@@ -9,7 +9,8 @@
 //! - [`runner`]: takes a [`RunRequest`] (a resolved invocation plus who, where and why),
 //!   takes the lock, writes the audit intent, runs it in its own task (and, for `exec`,
 //!   its own process group) under a timeout, streams [`RunEvent`]s back, writes the
-//!   outcome; [`exec`], [`http`], [`lock`] and [`audit`] are its parts.
+//!   outcome; [`exec`], [`http`], [`lock`] and [`audit`] are its parts;
+//! - [`silence`]: Alertmanager silences, built in, sent through the same runner.
 //!
 //! The UI never runs anything itself: it builds a request, shows it for confirmation and
 //! hands it to the runner through the run loop; events come back as timestamped messages.
@@ -20,6 +21,7 @@ pub mod http;
 pub mod invocation;
 pub mod lock;
 pub mod runner;
+pub mod silence;
 pub mod spec;
 pub mod template;
 

@@ -167,6 +167,11 @@ impl Runner {
     /// Start a run in a task of its own and return at once; everything else arrives as
     /// events. Must be called within a tokio runtime (the console's run loop); outside one,
     /// the run is refused.
+    /// The time on the runner's clock (what audit records and run ids use).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
     pub fn start(&self, request: RunRequest) -> RunHandle {
         let id = new_run_id(self.inner.clock.as_ref());
         let (cancel, cancelled) = watch::channel(false);

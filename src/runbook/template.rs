@@ -310,6 +310,8 @@ pub fn target_placeholders(kind: TargetKind) -> (&'static [&'static str], &'stat
         TargetKind::Cluster => (&["cluster"], &[]),
         TargetKind::ReplicationLink => (&["primary", "replica", "node"], &["cluster", "instance"]),
         TargetKind::BackupService => (&["service"], &[]),
+        // Only the built-in silence actions act on alerts; they use no templates.
+        TargetKind::Alert => (&[], &[]),
     }
 }
 

@@ -44,6 +44,9 @@ pub enum Action {
     RunRunbook,
     /// In a run's output pane: cancel the run (asked twice).
     CancelRun,
+    /// Silence the selected alert (or an incident's alert) in Alertmanager; on a silence,
+    /// expire it. Both ask first.
+    Silence,
 }
 
 /// How many tabs the keymap can address by number.
@@ -79,6 +82,7 @@ impl Action {
             Action::ToggleResolved,
             Action::RunRunbook,
             Action::CancelRun,
+            Action::Silence,
         ]);
         all
     }
@@ -110,6 +114,7 @@ impl Action {
             Action::ToggleResolved => "toggle_resolved".into(),
             Action::RunRunbook => "run_runbook".into(),
             Action::CancelRun => "cancel_run".into(),
+            Action::Silence => "silence".into(),
         }
     }
 
@@ -145,6 +150,7 @@ impl Action {
             Action::ToggleResolved => "show resolved".into(),
             Action::RunRunbook => "run a runbook".into(),
             Action::CancelRun => "cancel the run".into(),
+            Action::Silence => "silence alert / expire silence".into(),
         }
     }
 
@@ -152,7 +158,10 @@ impl Action {
     /// escalation clock for everyone; a cancel kills a runbook half-way). These may not sit on a single Ctrl chord, where a
     /// slipped finger or a terminal multiplexer's prefix could fire them.
     pub fn is_consequential(self) -> bool {
-        matches!(self, Action::Acknowledge | Action::CancelRun)
+        matches!(
+            self,
+            Action::Acknowledge | Action::CancelRun | Action::Silence
+        )
     }
 }
 

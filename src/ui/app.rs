@@ -21,7 +21,7 @@ use super::run_dialog::RunDialog;
 use super::runs::{RunView, Runs};
 use super::theme::Theme;
 use super::view::{self, Listing, Sort, View};
-use crate::config::settings::Tier;
+use crate::config::settings::{SourceSpec, Tier};
 use crate::engine::{Command, Situation};
 use crate::incident::{Incident, IncidentId, Lifecycle};
 use crate::runbook::spec::RunbookSpec;
@@ -199,6 +199,8 @@ pub struct AppOptions {
     pub read_only: bool,
     /// Run only plans.
     pub dry_run: bool,
+    /// The Alertmanager sources silences can be created in (URL and credentials).
+    pub alertmanagers: Arc<Vec<SourceSpec>>,
 }
 
 impl AppOptions {
@@ -217,6 +219,7 @@ impl AppOptions {
             history: Vec::new(),
             read_only: false,
             dry_run: false,
+            alertmanagers: Arc::new(Vec::new()),
         }
     }
 }
@@ -265,6 +268,7 @@ pub struct App {
     pub(super) runner_orders: Vec<RunnerOrder>,
     pub read_only: bool,
     pub dry_run: bool,
+    pub alertmanagers: Arc<Vec<SourceSpec>>,
     /// Quit was pressed once while runs were going.
     quit_armed: bool,
 }
@@ -303,6 +307,7 @@ impl App {
             runner_orders: Vec::new(),
             read_only: options.read_only,
             dry_run: options.dry_run,
+            alertmanagers: options.alertmanagers,
             quit_armed: false,
         };
         app.refresh();
@@ -690,6 +695,12 @@ impl App {
             }
             Action::Redraw => self.clear_screen = true,
             Action::Acknowledge => self.start_acknowledge(),
+            Action::Silence => {
+                if matches!(self.mode, Mode::Detail) {
+                    self.mode = Mode::Normal;
+                }
+                self.start_silence();
+            }
             Action::RunRunbook => {
                 if matches!(self.mode, Mode::Detail) {
                     self.mode = Mode::Normal;

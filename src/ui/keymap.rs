@@ -894,7 +894,8 @@ mod tests {
         assert_eq!(map.action(&key("7")), Some(Action::GoToTab(6)));
         assert_eq!(map.action(&key("Shift-Tab")), Some(Action::PrevTab));
         assert_eq!(map.action(&key("x")), Some(Action::CancelRun));
-        assert_eq!(map.action(&key("z")), None);
+        assert_eq!(map.action(&key("z")), Some(Action::Silence));
+        assert_eq!(map.action(&key("y")), None);
         assert_eq!(map.hint(Action::Help).as_deref(), Some("?"));
     }
 

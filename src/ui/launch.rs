@@ -199,6 +199,7 @@ pub fn targets_of_kind(app: &App, env: &str, kind: TargetKind) -> Vec<Target> {
             .flat_map(link_targets)
             .filter(|t| t.kind == kind)
             .collect(),
+        TargetKind::Alert => Vec::new(),
     };
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|t| seen.insert(t.name.clone()));
@@ -681,7 +682,7 @@ pub fn history_view(e: crate::runbook::audit::HistoryEntry) -> RunView {
     let name = e.target.name.clone();
     let mut values = BTreeMap::new();
     match e.target.kind {
-        TargetKind::Environment => {}
+        TargetKind::Environment | TargetKind::Alert => {}
         TargetKind::Node => {
             values.insert("node".to_owned(), name.clone());
         }

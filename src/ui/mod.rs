@@ -26,6 +26,7 @@ pub mod run_dialog;
 pub mod run_output;
 pub mod runbooks;
 pub mod runs;
+pub mod silence;
 pub mod svg;
 pub mod theme;
 pub mod view;
@@ -45,6 +46,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::engine::{Command, Situation};
 use crate::runbook::RunEvent;
 use crate::runbook::runner::{READ_ONLY_REASON, RunHandle, Runner};
+use crate::runbook::silence::{self as am_silence, Builtin};
 use crate::runbook::template::{self, Context};
 use action::Action;
 use app::{App, AppOptions, Mode, StatusKind, Tab};
@@ -231,6 +233,9 @@ fn status_or_hints(app: &App) -> Line<'static> {
     if app.tab == Tab::Incidents {
         actions.extend([Action::Acknowledge, Action::ToggleResolved]);
     }
+    if app.tab == Tab::Alerts && !app.read_only && !app.alertmanagers.is_empty() {
+        actions.push(Action::Silence);
+    }
     actions.extend([Action::SortNext, Action::ToggleFreeze]);
     let mut spans = Vec::new();
     for a in actions {
@@ -279,26 +284,29 @@ impl RunDispatch {
                         app.run_not_started(&order, READ_ONLY_REASON.to_owned());
                         continue;
                     };
-                    let resolved = app
-                        .spec(&order.runbook)
-                        .ok_or_else(|| format!("{} is not configured", order.runbook))
-                        .and_then(|spec| {
-                            let cx = Context {
-                                phase: order.phase,
-                                user: &app.user,
-                                incident: order.incident,
-                                read_secrets: true,
-                            };
-                            template::request(
-                                spec,
-                                order.phase,
-                                &order.target,
-                                order.tier,
-                                &order.params,
-                                &cx,
-                            )
-                            .map_err(|e| e.to_string())
-                        });
+                    let resolved = if let Some(builtin) = Builtin::from_runbook(&order.runbook) {
+                        builtin_request(app, &builtin, &order, runner.now())
+                    } else {
+                        app.spec(&order.runbook)
+                            .ok_or_else(|| format!("{} is not configured", order.runbook))
+                            .and_then(|spec| {
+                                let cx = Context {
+                                    phase: order.phase,
+                                    user: &app.user,
+                                    incident: order.incident,
+                                    read_secrets: true,
+                                };
+                                template::request(
+                                    spec,
+                                    order.phase,
+                                    &order.target,
+                                    order.tier,
+                                    &order.params,
+                                    &cx,
+                                )
+                                .map_err(|e| e.to_string())
+                            })
+                    };
                     match resolved {
                         Ok(request) => {
                             let handle = runner.start(request.clone());
@@ -320,6 +328,39 @@ impl RunDispatch {
         let all = futures_util::future::join_all(self.0.into_iter().map(RunHandle::wait));
         let _ = tokio::time::timeout(std::time::Duration::from_secs(15), all).await;
     }
+}
+
+/// A built-in action's request (an Alertmanager silence), with the source's credentials
+/// read now and the silence starting now (on the runner's clock, which the audit uses).
+fn builtin_request(
+    app: &App,
+    builtin: &Builtin,
+    order: &launch::RunOrder,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::runbook::RunRequest, String> {
+    let name = order.target.values.get("alertmanager");
+    let am = app
+        .alertmanagers
+        .iter()
+        .find(|s| s.environment == order.target.environment && Some(&s.name) == name)
+        .ok_or_else(|| {
+            format!(
+                "no Alertmanager {} in {}",
+                name.map_or("?", String::as_str),
+                order.target.environment
+            )
+        })?;
+    let o = am_silence::Order {
+        builtin,
+        target: &order.target,
+        tier: order.tier,
+        params: &order.params,
+        incident: order.incident,
+        user: &app.user,
+        now,
+        read_secrets: true,
+    };
+    am_silence::request(am, &o).map_err(|e| e.to_string())
 }
 
 /// Run the TUI until the user quits.

@@ -22,8 +22,11 @@ use super::launch::RunOrder;
 use super::line::LineEditor;
 use super::picker::PickItem;
 use super::widgets;
-use crate::config::settings::Tier;
+use chrono::{DateTime, Utc};
+
+use crate::config::settings::{SourceSpec, Tier};
 use crate::incident::IncidentId;
+use crate::runbook::silence::{self, Builtin};
 use crate::runbook::spec::{Confirm, ParamKind, RunbookSpec};
 use crate::runbook::template::{self, Context};
 use crate::runbook::{Phase, RunId, Target};
@@ -90,9 +93,88 @@ pub struct RunDialog {
     /// Why the last Run or Plan press did nothing.
     pub message: Option<String>,
     pub timeout: std::time::Duration,
+    /// A built-in action (an Alertmanager silence) instead of a configured runbook, with
+    /// the Alertmanager it goes to.
+    pub builtin: Option<(Builtin, SourceSpec)>,
+    /// Parameters the engineer does not edit (the silence being expired).
+    pub fixed: BTreeMap<String, String>,
+}
+
+/// What a built-in action's dialog opens with.
+pub struct BuiltinDialog {
+    pub builtin: Builtin,
+    pub alertmanager: SourceSpec,
+    pub description: String,
+    pub target: Target,
+    pub tier: Tier,
+    pub incident: Option<IncidentId>,
+    /// Editable fields: (name, hint, starting value).
+    pub fields: Vec<(&'static str, String, String)>,
+    pub fixed: BTreeMap<String, String>,
 }
 
 impl RunDialog {
+    /// The dialog for a built-in action: same focus rules (Cancel first), same buttons,
+    /// same preview of exactly what will be sent.
+    pub fn builtin(b: BuiltinDialog, user: &str, now: DateTime<Utc>) -> Self {
+        let fields = b
+            .fields
+            .into_iter()
+            .map(|(name, hint, value)| {
+                let mut editor = LineEditor::new();
+                editor.set(&value);
+                Field::Text {
+                    name: name.to_owned(),
+                    hint,
+                    editor,
+                }
+            })
+            .collect();
+        let mut d = RunDialog {
+            runbook: b.builtin.runbook().to_owned(),
+            description: b.description,
+            target: b.target,
+            tier: b.tier,
+            incident: b.incident,
+            confirm: Confirm::Yes,
+            has_plan: false,
+            dry_run: false,
+            fields,
+            typed: LineEditor::new(),
+            focus: Focus::Cancel,
+            preview: Ok(Vec::new()),
+            plan_run: None,
+            message: None,
+            timeout: silence::TIMEOUT,
+            builtin: Some((b.builtin, b.alertmanager)),
+            fixed: b.fixed,
+        };
+        d.refresh_preview(&[], user, now);
+        d
+    }
+
+    /// Recompute what will run after an edit.
+    pub fn refresh_preview(&mut self, runbooks: &[RunbookSpec], user: &str, now: DateTime<Utc>) {
+        if let Some((builtin, am)) = &self.builtin {
+            let params = self.params();
+            let order = silence::Order {
+                builtin,
+                target: &self.target,
+                tier: self.tier,
+                params: &params,
+                incident: self.incident,
+                user,
+                now,
+                read_secrets: false,
+            };
+            self.preview = silence::request(am, &order)
+                .map(|r| r.invocation.describe())
+                .map_err(|e| e.to_string());
+        } else if let Some(spec) = runbooks.iter().find(|r| r.name == self.runbook) {
+            self.update_preview(spec, user);
+        }
+    }
+
     pub fn new(
         spec: &RunbookSpec,
         item: PickItem,
@@ -147,16 +229,17 @@ impl RunDialog {
             plan_run: None,
             message: None,
             timeout: spec.timeout,
+            builtin: None,
+            fixed: BTreeMap::new(),
         };
         d.update_preview(spec, user);
         d
     }
 
     pub fn params(&self) -> BTreeMap<String, String> {
-        self.fields
-            .iter()
-            .map(|f| (f.name().to_owned(), f.value()))
-            .collect()
+        let mut params = self.fixed.clone();
+        params.extend(self.fields.iter().map(|f| (f.name().to_owned(), f.value())));
+        params
     }
 
     /// Resolve without reading secrets: what the dialog shows.
@@ -267,11 +350,9 @@ impl App {
             }
             _ => {}
         }
-        if edited
-            && let Mode::RunDialog(d) = &mut self.mode
-            && let Some(spec) = self.runbooks.iter().find(|r| r.name == d.runbook)
-        {
-            d.update_preview(spec, &self.user);
+        let now = self.situation.fleet.taken_at.unwrap_or_else(Utc::now);
+        if edited && let Mode::RunDialog(d) = &mut self.mode {
+            d.refresh_preview(&self.runbooks, &self.user, now);
         }
     }
 
