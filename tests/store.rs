@@ -413,3 +413,140 @@ fn a_node_that_never_answered_is_listed_as_down() {
         "no missing-metric noise for a source that is down"
     );
 }
+
+// ----- Exporter versions: the naming differences that bite in practice -----------------
+
+/// One source with `preset` and `labels` fed one fixture; the snapshot one second later.
+fn one_scrape(preset: Preset, labels: &[(&str, &str)], body: &str) -> watchdeck::store::Snapshot {
+    let s = settings(
+        vec![metrics_source(0, "production", "src", preset, labels)],
+        vec![],
+    );
+    let mut store = Store::new(&s);
+    store.ingest(ok(0, 0, body));
+    store.snapshot(at(1))
+}
+
+#[test]
+fn mysqld_016_on_mysql_84_reads_source_and_replica_spellings() {
+    let labels = [("node", "db2"), ("role", "replica")];
+    let old = one_scrape(
+        Preset::Mysqld,
+        &labels,
+        &fixture("exporters/mysqld_exporter-0.14-replica.prom"),
+    );
+    let new = one_scrape(
+        Preset::Mysqld,
+        &labels,
+        &fixture("exporters/mysqld_exporter-0.16-mysql8.4-replica.prom"),
+    );
+    assert_eq!(new.links.len(), 1, "{:?}", new.links);
+    let link = &new.links[0];
+    // The primary comes from `source_host` when no `primary` label is configured.
+    assert_eq!(link.primary, "127.0.0.1");
+    assert_eq!(link.lag_seconds, Some(0.0));
+    assert_eq!(
+        link.state,
+        LinkState::Threads {
+            io_running: true,
+            sql_running: true
+        }
+    );
+    assert!(
+        new.sources[0].warnings.is_empty(),
+        "{:?}",
+        new.sources[0].warnings
+    );
+    // Both spellings describe the same replica the same way.
+    assert_eq!(old.links, new.links);
+}
+
+#[test]
+fn mysqld_replica_without_replica_status_says_which_metrics_are_missing() {
+    let snap = one_scrape(
+        Preset::Mysqld,
+        &[("node", "db2"), ("role", "replica")],
+        &fixture("exporters/mysqld_exporter-0.14-primary.prom"),
+    );
+    let warnings = &snap.sources[0].warnings;
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("seconds_behind_master") && w.contains("seconds_behind_source")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("slave_io_running") && w.contains("replica_io_running")),
+        "{warnings:?}"
+    );
+    assert_eq!(snap.links[0].lag_seconds, None, "no zero invented");
+}
+
+#[test]
+fn postgres_011_replica_has_no_seconds_but_013_has_them() {
+    let labels = [("node", "pg2"), ("role", "replica"), ("primary", "pg1")];
+    let old = one_scrape(
+        Preset::Postgres,
+        &labels,
+        &fixture("exporters/postgres_exporter-0.11-replica.prom"),
+    );
+    assert_eq!(old.links.len(), 1, "{:?}", old.links);
+    assert_eq!(old.links[0].lag_seconds, None, "0.11 has no seconds of lag");
+    let new = one_scrape(
+        Preset::Postgres,
+        &labels,
+        &fixture("exporters/postgres_exporter-0.13-replica.prom"),
+    );
+    assert_eq!(new.links.len(), 1, "{:?}", new.links);
+    assert_eq!(new.links[0].lag_seconds, Some(2.5));
+    assert_eq!(
+        (new.links[0].primary.as_str(), new.links[0].replica.as_str()),
+        ("pg1", "pg2")
+    );
+
+    // ≥0.13 says it is a replica by itself: no role label needed.
+    let unlabelled = one_scrape(
+        Preset::Postgres,
+        &[("node", "pg2"), ("primary", "pg1")],
+        &fixture("exporters/postgres_exporter-0.13-replica.prom"),
+    );
+    assert_eq!(unlabelled.links.len(), 1, "{:?}", unlabelled.links);
+    assert_eq!(unlabelled.links[0].lag_seconds, Some(2.5));
+}
+
+#[test]
+fn node_018_device_error_label_is_tolerated_and_a_failed_root_is_unknown() {
+    let labels = [("node", "web1")];
+    let old = one_scrape(
+        Preset::Node,
+        &labels,
+        &fixture("exporters/node_exporter-1.5.prom"),
+    );
+    let body = fixture("exporters/node_exporter-1.8.prom");
+    let new = one_scrape(Preset::Node, &labels, &body);
+    assert!(new.nodes[0].root_disk_percent.is_some());
+    assert_eq!(
+        old.nodes[0].root_disk_percent,
+        new.nodes[0].root_disk_percent
+    );
+    assert!(
+        new.sources[0].warnings.is_empty(),
+        "{:?}",
+        new.sources[0].warnings
+    );
+
+    // statfs on `/` failed: the values beside the error are not a disk usage.
+    let failed = body
+        .replace(
+            r#"device_error="",fstype="ext4",mountpoint="/"} 0"#,
+            r#"device_error="permission denied",fstype="ext4",mountpoint="/"} 1"#,
+        )
+        .replace(
+            r#"device_error="",fstype="ext4""#,
+            r#"device_error="permission denied",fstype="ext4""#,
+        );
+    let snap = one_scrape(Preset::Node, &labels, &failed);
+    assert_eq!(snap.nodes[0].root_disk_percent, None);
+}

@@ -1,5 +1,11 @@
 //! node_exporter → [`Node`]: CPU from `node_cpu_seconds_total` rates, memory from
 //! MemAvailable/MemTotal, root disk from the `/` filesystem, load and uptime.
+//!
+//! node_exporter ≥1.8 puts a `device_error` label on every `node_filesystem_*` series
+//! (empty when statfs worked). Series are matched by a label subset, so the extra label
+//! alone changes nothing; but a filesystem whose `device_error` is set, or whose
+//! `node_filesystem_device_error` is 1, has no trustworthy size, so the root disk is
+//! then unknown rather than computed from a stale or zero value.
 
 use super::{Input, Output, expect, finite, secs};
 use crate::store::model::Node;
@@ -28,11 +34,13 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         (Some(total), Some(avail)) if total > 0.0 => Some(100.0 * (1.0 - avail / total)),
         _ => None,
     };
-    let root = [("mountpoint", "/")];
-    let disk_size = t.value("node_filesystem_size_bytes", &root);
-    let disk_avail = t.value("node_filesystem_avail_bytes", &root);
+    let root_failed = t.value("node_filesystem_device_error", &ROOT) == Some(1.0);
+    let disk_size = root_value(input, "node_filesystem_size_bytes");
+    let disk_avail = root_value(input, "node_filesystem_avail_bytes");
     let root_disk_percent = match (disk_size, disk_avail) {
-        (Some(size), Some(avail)) if size > 0.0 => Some(100.0 * (1.0 - avail / size)),
+        (Some(size), Some(avail)) if size > 0.0 && !root_failed => {
+            Some(100.0 * (1.0 - avail / size))
+        }
         _ => None,
     };
     let uptime = match (
@@ -56,6 +64,19 @@ pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
         uptime,
         source: input.spec.id,
     });
+}
+
+const ROOT: [(&str, &str); 1] = [("mountpoint", "/")];
+
+/// The `/` filesystem's value, from a series without a device error (≥1.8 label).
+fn root_value(input: &Input<'_>, name: &str) -> Option<f64> {
+    input
+        .table
+        .named(name)
+        .find(|s| {
+            s.label("mountpoint") == Some("/") && s.label("device_error").is_none_or(str::is_empty)
+        })
+        .map(|s| s.value)
 }
 
 /// 100 × (1 − idle rate / all modes' rate), summed over CPUs.
