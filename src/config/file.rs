@@ -55,6 +55,8 @@ pub struct EnvironmentFile {
     pub backup_policy: Vec<Spanned<BackupPolicyFile>>,
     #[serde(default)]
     pub backup_catalog: Vec<Spanned<CatalogFile>>,
+    #[serde(default)]
+    pub prometheus: Vec<Spanned<PrometheusFile>>,
 }
 
 /// `[[environment.health]]`.
@@ -97,6 +99,31 @@ pub struct MetricsFile {
 pub struct AlertApiFile {
     pub name: Spanned<String>,
     pub url: Spanned<String>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub max_body: Option<Spanned<SizeValue>>,
+    pub insecure_skip_verify: Option<Spanned<bool>>,
+    pub auth: Option<Spanned<AuthFile>>,
+}
+
+/// `[[environment.prometheus]]`: a Prometheus-compatible query API (base URL) and how to
+/// read this environment's targets out of it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusFile {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub env_label: Option<Spanned<String>>,
+    pub env_value: Option<Spanned<String>>,
+    pub node_label: Option<Spanned<String>>,
+    pub role_label: Option<Spanned<String>>,
+    pub cluster_label: Option<Spanned<String>>,
+    pub service_label: Option<Spanned<String>>,
+    pub jobs: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub job_presets: BTreeMap<String, Spanned<String>>,
+    pub backfill: Option<Spanned<DurationText>>,
+    pub extra_metrics: Option<Vec<Spanned<String>>>,
     pub interval: Option<Spanned<DurationText>>,
     pub timeout: Option<Spanned<DurationText>>,
     pub max_body: Option<Spanned<SizeValue>>,

@@ -17,6 +17,7 @@ use std::path::Path;
 pub use error::{ConfigError, Diagnostic, ErrorKind};
 pub use paths::{Paths, write_starter};
 pub use settings::Settings;
+pub use values::{is_label_name, is_metric_name};
 
 /// The commented starter config written by [`write_starter`] (`config/example.toml`).
 pub const EXAMPLE_CONFIG: &str = include_str!("../../config/example.toml");

@@ -7,7 +7,8 @@
 //!
 //! Source ids are assigned in order environment by environment, and within an environment:
 //! health, then metrics, then alertmanager, then prometheus_alerts, then backup_catalog,
-//! each in file order.
+//! then prometheus, each in file order. (The children a `prometheus` source discovers get
+//! their ids in the store, after every configured source.)
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -22,13 +23,14 @@ use super::error::{ConfigError, Diagnostic, ErrorKind};
 use super::file::{
     AlertApiFile, AuthFile, BackupMetricsFile, BackupPolicyFile, CatalogFile, ConfigFile,
     DurationText, EnvironmentFile, GeneralFile, HealthFile, INLINE_SECRET_KEYS, MetricsFile,
-    RetentionFile, SizeValue, TierFile,
+    PrometheusFile, RetentionFile, SizeValue, TierFile,
 };
 use super::settings::{
     Auth, BackupMetricNames, BackupPolicy, CatalogFormat, CatalogSpec, DEFAULT_CATALOG_INTERVAL,
-    DEFAULT_CATALOG_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, EnvironmentSpec,
-    General, HealthSpec, MetricsSpec, Placement, Preset, RETENTION_PRESETS, RetentionTier,
-    SecretSource, Settings, SourceId, SourceKind, SourceSpec, Tier, retention_preset,
+    DEFAULT_CATALOG_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_MAX_BODY, DEFAULT_PROMETHEUS_INTERVAL,
+    DEFAULT_PROMETHEUS_TIMEOUT, DEFAULT_TIMEOUT, EnvironmentSpec, General, HealthSpec, MetricsSpec,
+    Placement, Preset, PrometheusSpec, RETENTION_PRESETS, RetentionTier, SecretSource, Settings,
+    SourceId, SourceKind, SourceSpec, Tier, retention_preset,
 };
 use super::values;
 
@@ -115,6 +117,20 @@ impl<'a> Common<'a> {
             max_body: a.max_body.as_ref(),
             insecure_skip_verify: a.insecure_skip_verify.as_ref(),
             auth: a.auth.as_ref(),
+        }
+    }
+
+    fn prometheus(p: &'a PrometheusFile) -> Self {
+        Common {
+            name: &p.name,
+            location: Location::Url(&p.url),
+            default_interval: DEFAULT_PROMETHEUS_INTERVAL,
+            default_timeout: DEFAULT_PROMETHEUS_TIMEOUT,
+            interval: p.interval.as_ref(),
+            timeout: p.timeout.as_ref(),
+            max_body: p.max_body.as_ref(),
+            insecure_skip_verify: p.insecure_skip_verify.as_ref(),
+            auth: p.auth.as_ref(),
         }
     }
 
@@ -497,6 +513,7 @@ impl Cx<'_> {
             .chain(env.alertmanager.iter().map(|a| &a.get_ref().name))
             .chain(env.prometheus_alerts.iter().map(|a| &a.get_ref().name))
             .chain(env.backup_catalog.iter().map(|c| &c.get_ref().name))
+            .chain(env.prometheus.iter().map(|p| &p.get_ref().name))
             .collect();
         names.sort_by_key(|n| n.span().start);
         let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -527,8 +544,8 @@ impl Cx<'_> {
                     format!(
                         "duplicate source name `{s}` in environment `{name}` (first defined at \
                          line {first}); expected source names to be unique within an \
-                         environment across health, metrics, alertmanager, prometheus_alerts \
-                         and backup_catalog"
+                         environment across health, metrics, alertmanager, prometheus_alerts, \
+                         backup_catalog and prometheus"
                     ),
                 ));
             }
@@ -558,6 +575,11 @@ impl Cx<'_> {
         for c in &env.backup_catalog {
             let kind = SourceKind::BackupCatalog(self.catalog(c.get_ref())?);
             add(kind, Common::catalog(c))?;
+        }
+        for p in &env.prometheus {
+            let p = p.get_ref();
+            let kind = SourceKind::Prometheus(self.prometheus(p, name)?);
+            add(kind, Common::prometheus(p))?;
         }
 
         let mut backup_policies = Vec::with_capacity(env.backup_policy.len());
@@ -962,6 +984,130 @@ impl Cx<'_> {
             preset,
             placement,
             backup_names,
+        })
+    }
+
+    fn prometheus(&self, p: &PrometheusFile, env_name: &str) -> Result<PrometheusSpec> {
+        let label = |v: &Option<Spanned<String>>, key: &str| -> Result<Option<String>> {
+            let Some(v) = v else { return Ok(None) };
+            if !values::is_label_name(v.get_ref()) {
+                return Err(self.err(
+                    ErrorKind::InvalidValue,
+                    v.span(),
+                    format!(
+                        "invalid label name `{}` in `{key}`; expected a Prometheus label name \
+                         ([a-zA-Z_][a-zA-Z0-9_]*)",
+                        v.get_ref()
+                    ),
+                ));
+            }
+            Ok(Some(v.get_ref().clone()))
+        };
+        // `env_label = ""` turns environment selection off (a Prometheus per environment).
+        let env_selector = match &p.env_label {
+            Some(l) if l.get_ref().is_empty() => {
+                if let Some(v) = &p.env_value {
+                    return Err(self.err(
+                        ErrorKind::InvalidValue,
+                        v.span(),
+                        "env_value given but env_label = \"\" turns environment selection \
+                         off; expected an env_label naming the label to match",
+                    ));
+                }
+                None
+            }
+            _ => {
+                let l = label(&p.env_label, "env_label")?.unwrap_or_else(|| "env".to_owned());
+                let v = p
+                    .env_value
+                    .as_ref()
+                    .map_or_else(|| env_name.to_owned(), |v| v.get_ref().clone());
+                Some((l, v))
+            }
+        };
+        let jobs = p
+            .jobs
+            .iter()
+            .flatten()
+            .map(|j| {
+                if j.get_ref().is_empty() {
+                    Err(self.err(
+                        ErrorKind::InvalidValue,
+                        j.span(),
+                        "empty job name in `jobs`; expected the `job` label of targets to read",
+                    ))
+                } else {
+                    Ok(j.get_ref().clone())
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut job_presets = std::collections::BTreeMap::new();
+        for (job, preset) in &p.job_presets {
+            let parsed = Preset::parse(preset.get_ref()).ok_or_else(|| {
+                let all: Vec<&str> = Preset::ALL.iter().map(|p| p.as_str()).collect();
+                self.err(
+                    ErrorKind::InvalidPreset,
+                    preset.span(),
+                    format!(
+                        "invalid preset `{}` for job `{job}` in job_presets; expected one of: {}",
+                        preset.get_ref(),
+                        all.join(", ")
+                    ),
+                )
+            })?;
+            job_presets.insert(job.clone(), parsed);
+        }
+        let backfill = match &p.backfill {
+            None => Duration::ZERO,
+            Some(b) => {
+                let d = values::duration_or_zero(&b.get_ref().0)
+                    .map_err(|m| self.err(ErrorKind::BadDuration, b.span(), m))?;
+                if d > crate::store::HISTORY_WINDOW {
+                    return Err(self.err(
+                        ErrorKind::InvalidValue,
+                        b.span(),
+                        format!(
+                            "backfill {} is longer than the {} of history the console keeps; \
+                             expected at most that",
+                            humantime::format_duration(d),
+                            humantime::format_duration(crate::store::HISTORY_WINDOW)
+                        ),
+                    ));
+                }
+                d
+            }
+        };
+        let extra_metrics = p
+            .extra_metrics
+            .iter()
+            .flatten()
+            .map(|m| {
+                if values::is_metric_name(m.get_ref()) {
+                    Ok(m.get_ref().clone())
+                } else {
+                    Err(self.err(
+                        ErrorKind::InvalidValue,
+                        m.span(),
+                        format!(
+                            "invalid metric name `{}` in extra_metrics; expected a Prometheus \
+                             metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+                            m.get_ref()
+                        ),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PrometheusSpec {
+            env_selector,
+            node_label: label(&p.node_label, "node_label")?
+                .unwrap_or_else(|| "instance".to_owned()),
+            role_label: label(&p.role_label, "role_label")?,
+            cluster_label: label(&p.cluster_label, "cluster_label")?,
+            service_label: label(&p.service_label, "service_label")?,
+            jobs,
+            job_presets,
+            backfill,
+            extra_metrics,
         })
     }
 

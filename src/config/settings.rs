@@ -24,6 +24,10 @@ pub const DEFAULT_CATALOG_INTERVAL: Duration = Duration::from_secs(60);
 /// A catalog of a few thousand snapshots is megabytes of JSON, slower to serve than a
 /// metrics page.
 pub const DEFAULT_CATALOG_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prometheus's own default scrape interval: querying it more often sees no new samples.
+pub const DEFAULT_PROMETHEUS_INTERVAL: Duration = Duration::from_secs(15);
+/// A query over a whole environment's targets is slower to answer than one `/metrics` page.
+pub const DEFAULT_PROMETHEUS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the console needs to run, resolved from a config file (or the demo).
 #[derive(Debug, Clone)]
@@ -198,9 +202,9 @@ pub struct SourceSpec {
     pub tier: Tier,
     /// Unique within its environment.
     pub name: String,
-    /// Full URL for `health` and `metrics`; base URL for `alertmanager` and
-    /// `prometheus_alerts` (the poller appends the API path); for `backup_catalog` an
-    /// http(s) URL or a `file://` URL.
+    /// Full URL for `health` and `metrics`; base URL for `alertmanager`,
+    /// `prometheus_alerts` and `prometheus` (the poller appends the API path); for
+    /// `backup_catalog` an http(s) URL or a `file://` URL.
     pub url: Url,
     pub kind: SourceKind,
     pub interval: Duration,
@@ -229,6 +233,8 @@ pub enum SourceKind {
     PrometheusAlerts,
     /// The list of backups of one service, read from a URL or (a `file://` URL) a file.
     BackupCatalog(CatalogSpec),
+    /// A Prometheus-compatible query API standing in for direct scrapes of a fleet.
+    Prometheus(PrometheusSpec),
 }
 
 impl SourceKind {
@@ -239,6 +245,85 @@ impl SourceKind {
             SourceKind::Alertmanager => "alertmanager",
             SourceKind::PrometheusAlerts => "prometheus_alerts",
             SourceKind::BackupCatalog(_) => "backup_catalog",
+            SourceKind::Prometheus(_) => "prometheus",
+        }
+    }
+}
+
+/// How a `prometheus` source reads one environment's targets out of a query API.
+///
+/// Each (job, instance) the queries return becomes a child metrics source, named
+/// `<source>/<job>/<instance>`, whose preset is chosen by [`PrometheusSpec::preset_for`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusSpec {
+    /// `(label, value)` selecting this environment's series; `None`: every series.
+    pub env_selector: Option<(String, String)>,
+    /// The label naming the node; a trailing `:port` is dropped from its value so the
+    /// exporters of one host share one node name.
+    pub node_label: String,
+    pub role_label: Option<String>,
+    pub cluster_label: Option<String>,
+    pub service_label: Option<String>,
+    /// Only these jobs; empty: every job.
+    pub jobs: Vec<String>,
+    /// Explicit job → preset choices, ahead of the job-name and metric-name rules.
+    pub job_presets: BTreeMap<String, Preset>,
+    /// How far back the range queries at start reach (zero: no backfill).
+    pub backfill: Duration,
+    /// Further metric names to fetch for every target (for rules), beyond the presets'.
+    pub extra_metrics: Vec<String>,
+}
+
+impl PrometheusSpec {
+    /// The preset for a target: an explicit `job_presets` entry, else the job name, else
+    /// the metrics the target exposes (`names`, the metric names returned for it).
+    ///
+    /// Job names are matched after lowercasing, as a whole or by their first word (split
+    /// at `-`, `_` or `.`): `node`, `node_exporter`, `node-exporter` → node; `mysqld`,
+    /// `mysql`, `mysqld_exporter`, `mariadb`, `galera` → mysqld; `postgres`, `postgresql`,
+    /// `postgres_exporter`, `pg` → postgres; `redis`, `redis_exporter` → redis; `backup`,
+    /// `backups`, `pushgateway` → backup. Otherwise the first of `mysql_up`, `pg_up`,
+    /// `redis_up`, `node_boot_time_seconds`, a backup success or push time metric that the
+    /// target exposes decides; failing all that, generic.
+    pub fn preset_for<'n>(
+        &self,
+        job: &str,
+        names: impl IntoIterator<Item = &'n str> + Clone,
+        backup: &BackupMetricNames,
+    ) -> Preset {
+        if let Some(p) = self.job_presets.get(job) {
+            return *p;
+        }
+        let lower = job.to_ascii_lowercase();
+        let first = lower.split(['-', '_', '.']).next().unwrap_or("");
+        for word in [lower.as_str(), first] {
+            let by_name = match word {
+                "node" | "node_exporter" | "node-exporter" | "nodes" => Some(Preset::Node),
+                "mysqld" | "mysql" | "mysqld_exporter" | "mariadb" | "galera" => {
+                    Some(Preset::Mysqld)
+                }
+                "postgres" | "postgresql" | "postgres_exporter" | "pg" => Some(Preset::Postgres),
+                "redis" | "redis_exporter" => Some(Preset::Redis),
+                "backup" | "backups" | "pushgateway" => Some(Preset::Backup),
+                _ => None,
+            };
+            if let Some(p) = by_name {
+                return p;
+            }
+        }
+        let has = |m: &str| names.clone().into_iter().any(|n| n == m);
+        if has("mysql_up") {
+            Preset::Mysqld
+        } else if has("pg_up") {
+            Preset::Postgres
+        } else if has("redis_up") {
+            Preset::Redis
+        } else if has("node_boot_time_seconds") || has("node_cpu_seconds_total") {
+            Preset::Node
+        } else if has(&backup.last_success) || has(&backup.push_time) {
+            Preset::Backup
+        } else {
+            Preset::Generic
         }
     }
 }

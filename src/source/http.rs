@@ -116,11 +116,34 @@ impl HttpClients {
         path_suffix: Option<&str>,
         accept: &str,
     ) -> Result<reqwest::RequestBuilder, PollError> {
-        let client = self.client(spec.insecure_skip_verify)?;
         let url = match path_suffix {
             Some(suffix) => join_path(&spec.url, suffix),
             None => spec.url.clone(),
         };
+        self.prepare_url(spec, url, accept)
+    }
+
+    /// [`Self::prepare`] for an API path with query parameters (form-encoded).
+    pub(crate) fn prepare_query(
+        &self,
+        spec: &SourceSpec,
+        path_suffix: &str,
+        params: &[(&str, String)],
+        accept: &str,
+    ) -> Result<reqwest::RequestBuilder, PollError> {
+        let mut url = join_path(&spec.url, path_suffix);
+        url.query_pairs_mut()
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        self.prepare_url(spec, url, accept)
+    }
+
+    fn prepare_url(
+        &self,
+        spec: &SourceSpec,
+        url: Url,
+        accept: &str,
+    ) -> Result<reqwest::RequestBuilder, PollError> {
+        let client = self.client(spec.insecure_skip_verify)?;
         let accept = HeaderValue::from_str(accept)
             .map_err(|_| PollError::Request("invalid Accept header".to_owned()))?;
         let mut request = client.get(url).header(ACCEPT, accept);

@@ -11,6 +11,7 @@ pub mod exposition;
 pub mod health;
 pub mod http;
 pub mod poller;
+pub mod prometheus;
 
 use std::time::Duration;
 
@@ -48,6 +49,9 @@ pub enum Payload {
     },
     /// The backups a backup catalog lists, parsed and sanitized, oldest first.
     Catalog(Vec<BackupEntry>),
+    /// A Prometheus query API's answer, one exposition body per target (see
+    /// [`prometheus`]).
+    Query(prometheus::FleetAnswer),
 }
 
 /// Why a poll failed. The `Display` text is what the UI shows as the source's reason.

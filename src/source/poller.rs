@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::settings::{CatalogSpec, Settings, SourceId, SourceKind, SourceSpec};
 use crate::source::http::HttpClients;
-use crate::source::{Payload, PollError, PollReport, alerts, catalog, health};
+use crate::source::{Payload, PollError, PollReport, alerts, catalog, health, prometheus};
 
 /// What the metrics poller asks for: OpenMetrics preferred, classic text accepted.
 pub const METRICS_ACCEPT: &str =
@@ -81,6 +81,8 @@ async fn run(
     tx: mpsc::Sender<PollReport>,
 ) {
     let mut jitter = Jitter::new(spec.id);
+    // Range queries fill sparklines once, at start: until a poll has succeeded with them.
+    let mut backfilled = false;
     let mut next = Instant::now()
         .checked_add(first_delay(spec.id, spec.interval))
         .unwrap_or_else(far_future);
@@ -97,8 +99,9 @@ async fn run(
             };
             // Acquire fails only if the semaphore is closed, which nothing here does.
             let Ok(_permit) = permit else { return };
-            poll_once(&clients, &spec).await
+            poll(&clients, &spec, !backfilled).await
         };
+        backfilled |= report.outcome.is_ok();
         if tx.send(report).await.is_err() {
             return;
         }
@@ -117,9 +120,14 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
-/// Poll a source once, now, without the in-flight bound. Used by the poller loop and by
+/// Poll a source once, now, without the in-flight bound and without backfill. Used by
 /// one-shot commands (`check`, `probe`).
 pub async fn poll_once(clients: &HttpClients, spec: &SourceSpec) -> PollReport {
+    poll(clients, spec, false).await
+}
+
+/// Poll a source once; `backfill`: a `prometheus` source also runs its range queries.
+pub async fn poll(clients: &HttpClients, spec: &SourceSpec, backfill: bool) -> PollReport {
     let at = Utc::now();
     let started = std::time::Instant::now();
     let outcome = match &spec.kind {
@@ -142,6 +150,9 @@ pub async fn poll_once(clients: &HttpClients, spec: &SourceSpec) -> PollReport {
                 })
         }
         SourceKind::BackupCatalog(c) => poll_catalog(clients, spec, c).await.map(Payload::Catalog),
+        SourceKind::Prometheus(p) => prometheus::poll(clients, spec, p, backfill)
+            .await
+            .map(Payload::Query),
     };
     let duration = started.elapsed();
     match &outcome {
@@ -236,6 +247,7 @@ fn summary(payload: &Payload) -> String {
         Payload::Health(h) => format!("down: {}", h.failure.as_deref().unwrap_or("")),
         Payload::Alerts { alerts, .. } => format!("{} alerts", alerts.len()),
         Payload::Catalog(c) => format!("{} backups", c.len()),
+        Payload::Query(q) => format!("{} targets", q.targets.len()),
     }
 }
 

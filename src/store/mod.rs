@@ -12,12 +12,16 @@ pub mod retention;
 pub mod series;
 pub mod snapshot;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::settings::{EnvironmentSpec, Settings, SourceId, SourceKind, SourceSpec};
+use crate::config::settings::{
+    BackupMetricNames, EnvironmentSpec, MetricsSpec, Settings, SourceId, SourceKind, SourceSpec,
+};
 use crate::sanitize;
+use crate::source::prometheus::{FleetAnswer, TargetAnswer};
 use crate::source::{Payload, PollReport};
 use model::{Alert, BackupEntry, HealthCheck, HealthResult, Silence, SourceHealth, SourceStatus};
 use series::SeriesTable;
@@ -47,6 +51,11 @@ pub struct SourceState {
     /// The latest successfully read backup catalog, oldest backup first (kept while the
     /// source fails, as a metrics source keeps its series).
     pub catalog: Option<Vec<BackupEntry>>,
+    /// For a target discovered through a `prometheus` source: that source.
+    pub parent: Option<SourceId>,
+    /// A `prometheus` source's warnings from its latest answer (Prometheus's own, and
+    /// queries that failed while others answered).
+    pub query_warnings: Vec<String>,
 }
 
 impl SourceState {
@@ -70,7 +79,37 @@ impl SourceState {
             silences: Vec::new(),
             silence_error: None,
             catalog: None,
+            parent: None,
+            query_warnings: Vec::new(),
         }
+    }
+
+    fn succeeded(&mut self, at: DateTime<Utc>, duration: Duration) {
+        self.last_poll = Some(at);
+        if let Some((reason, since)) = self.failing.take() {
+            tracing::info!(source = %self.spec.key(), %reason, %since, "source recovered");
+        }
+        self.last_success = Some(at);
+        self.last_duration = Some(duration);
+    }
+
+    fn failed(&mut self, at: DateTime<Utc>, reason: String) {
+        self.last_poll = Some(at);
+        match &mut self.failing {
+            Some((r, _)) => *r = reason,
+            None => {
+                tracing::warn!(source = %self.spec.key(), %reason, "source failing");
+                self.failing = Some((reason, at));
+            }
+        }
+    }
+
+    fn ingest_body(&mut self, body: &str, at: DateTime<Utc>) {
+        let errors = self.table.ingest(body, at);
+        self.parse_errors = errors
+            .iter()
+            .map(|e| sanitize::clean_with_limit(&e.to_string(), 200).into_owned())
+            .collect();
     }
 
     /// Ok / failing / stale / pending as of `now`.
@@ -103,13 +142,38 @@ impl SourceState {
     }
 }
 
+/// The metrics source standing for one target of a `prometheus` source: named
+/// `<source>/<job>/<instance>`, polled (through its parent) at the parent's interval.
+fn child_spec(parent: &SourceSpec, id: SourceId, target: &TargetAnswer) -> SourceSpec {
+    SourceSpec {
+        id,
+        environment: parent.environment.clone(),
+        tier: parent.tier,
+        name: format!("{}/{}/{}", parent.name, target.job, target.instance),
+        url: parent.url.clone(),
+        kind: SourceKind::Metrics(MetricsSpec {
+            preset: target.preset,
+            placement: target.placement.clone(),
+            backup_names: BackupMetricNames::default(),
+        }),
+        interval: parent.interval,
+        timeout: parent.timeout,
+        max_body: parent.max_body,
+        auth: None,
+        insecure_skip_verify: parent.insecure_skip_verify,
+    }
+}
+
 /// The console's knowledge of the fleet.
 #[derive(Debug)]
 pub struct Store {
     /// Unique among the stores of this process (see [`Store::id`]).
     id: u64,
     environments: Vec<EnvironmentSpec>,
+    /// Configured sources in id order, then the targets `prometheus` sources discovered.
     sources: Vec<SourceState>,
+    /// `(prometheus source, job, instance)` → the child source standing for that target.
+    children: HashMap<(SourceId, String, String), SourceId>,
 }
 
 /// Source of [`Store::id`]s.
@@ -124,6 +188,7 @@ impl Store {
             id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             environments: settings.environments.clone(),
             sources,
+            children: HashMap::new(),
         }
     }
 
@@ -146,7 +211,12 @@ impl Store {
     }
 
     /// Apply one poll report. Reports for unknown sources are ignored (logged).
-    pub fn ingest(&mut self, report: PollReport) {
+    pub fn ingest(&mut self, mut report: PollReport) {
+        if let Ok(Payload::Query(answer)) = &mut report.outcome {
+            let answer = std::mem::take(answer);
+            self.ingest_query(report.source, report.at, report.duration, answer);
+            return;
+        }
         let Some(state) = self
             .sources
             .get_mut(report.source.0 as usize)
@@ -185,6 +255,8 @@ impl Store {
                         }
                     }
                     Payload::Catalog(entries) => state.catalog = Some(entries),
+                    // Taken out above: it touches other sources (the targets).
+                    Payload::Query(_) => {}
                 }
             }
             Err(error) => {
@@ -196,6 +268,84 @@ impl Store {
                         state.failing = Some((reason, report.at));
                     }
                 }
+            }
+        }
+    }
+
+    /// Apply a `prometheus` source's answer: the source itself succeeded; each target is a
+    /// child metrics source (created the first time it is seen, ids after every configured
+    /// source) that ingests its exposition body as a direct scrape would, or fails with
+    /// Prometheus's reason when Prometheus cannot scrape it.
+    fn ingest_query(
+        &mut self,
+        source: SourceId,
+        at: DateTime<Utc>,
+        duration: Duration,
+        answer: FleetAnswer,
+    ) {
+        let Some(parent) = self
+            .sources
+            .get_mut(source.0 as usize)
+            .filter(|s| s.spec.id == source)
+        else {
+            tracing::warn!(%source, "poll report for an unknown source");
+            return;
+        };
+        parent.succeeded(at, duration);
+        parent.query_warnings = answer.warnings;
+        let parent_spec = parent.spec.clone();
+        let mut seen = Vec::with_capacity(answer.targets.len());
+        for target in answer.targets {
+            let key = (source, target.job.clone(), target.instance.clone());
+            let id = match self.children.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let id = SourceId(u32::try_from(self.sources.len()).unwrap_or(u32::MAX));
+                    let mut state = SourceState::new(child_spec(&parent_spec, id, &target));
+                    state.parent = Some(source);
+                    self.sources.push(state);
+                    self.children.insert(key, id);
+                    id
+                }
+            };
+            seen.push(id);
+            let Some(child) = self.sources.get_mut(id.0 as usize) else {
+                continue;
+            };
+            // The job's preset or the target's labels may change between answers.
+            if let SourceKind::Metrics(m) = &mut child.spec.kind {
+                m.preset = target.preset;
+                m.placement = target.placement;
+            }
+            if child.table.generation() == 0 {
+                for (t, body) in &target.history {
+                    if *t < at {
+                        child.table.ingest(body, *t);
+                    }
+                }
+            }
+            if target.up == Some(false) {
+                let reason = match &target.down_reason {
+                    Some(r) => format!("Prometheus reports the target down: {r}"),
+                    None => "Prometheus reports the target down (up == 0)".to_owned(),
+                };
+                child.failed(at, sanitize::clean_with_limit(&reason, 300).into_owned());
+            } else {
+                child.succeeded(at, duration);
+                child.ingest_body(&target.body, at);
+            }
+        }
+        for (key, id) in &self.children {
+            if key.0 != source || seen.contains(id) {
+                continue;
+            }
+            if let Some(child) = self.sources.get_mut(id.0 as usize) {
+                child.failed(
+                    at,
+                    "no longer in Prometheus's answer (target gone, or none of its series \
+                     selected)"
+                        .to_owned(),
+                );
             }
         }
     }

@@ -108,6 +108,7 @@ pub(super) fn build(store: &Store, now: DateTime<Utc>) -> Snapshot {
                     warnings.push(e.clone());
                 }
             }
+            SourceKind::Prometheus(_) => warnings.extend(state.query_warnings.iter().cloned()),
             SourceKind::BackupCatalog(spec) => {
                 let env = store
                     .environments

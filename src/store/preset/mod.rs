@@ -12,7 +12,9 @@ mod redis;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::settings::{EnvironmentSpec, MetricsSpec, Preset, SourceSpec};
+use crate::config::settings::{
+    BackupMetricNames, EnvironmentSpec, MetricsSpec, Preset, SourceSpec,
+};
 use crate::store::model::{BackupRun, Node, ReplicationLink};
 use crate::store::series::{Series, SeriesTable};
 
@@ -72,6 +74,26 @@ pub fn derive(input: &Input<'_>) -> Output {
         Preset::Generic => {}
     }
     out
+}
+
+/// Every metric name a preset reads (all spellings), for querying them from Prometheus.
+pub fn metric_names(preset: Preset, backup: &BackupMetricNames) -> Vec<String> {
+    let fixed: &[&str] = match preset {
+        Preset::Node => node::METRICS,
+        Preset::Mysqld => mysqld::METRICS,
+        Preset::Postgres => postgres::METRICS,
+        Preset::Redis => redis::METRICS,
+        Preset::Backup => {
+            return vec![
+                backup.last_success.clone(),
+                backup.last_size.clone(),
+                backup.last_duration.clone(),
+                backup.push_time.clone(),
+            ];
+        }
+        Preset::Generic => &[],
+    };
+    fixed.iter().map(|&m| m.to_owned()).collect()
 }
 
 /// Record each group of alternatives of which no metric is exposed.

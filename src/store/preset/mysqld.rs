@@ -28,6 +28,23 @@ const SQL_RUNNING: &[&str] = &[
     "mysql_slave_status_replica_sql_running",
 ];
 
+/// What this preset reads.
+pub(super) const METRICS: &[&str] = &[
+    "mysql_up",
+    CLUSTER_SIZE,
+    LOCAL_STATE,
+    CLUSTER_STATUS,
+    READY,
+    FC_PAUSED_NS,
+    FC_PAUSED,
+    BEHIND[0],
+    BEHIND[1],
+    IO_RUNNING[0],
+    IO_RUNNING[1],
+    SQL_RUNNING[0],
+    SQL_RUNNING[1],
+];
+
 pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
     expect(input, out, &[&["mysql_up"]]);
     let t = input.table;

@@ -10,6 +10,19 @@
 use super::{Input, Output, expect, finite, secs};
 use crate::store::model::Node;
 
+/// What this preset reads.
+pub(super) const METRICS: &[&str] = &[
+    "node_cpu_seconds_total",
+    "node_memory_MemTotal_bytes",
+    "node_memory_MemAvailable_bytes",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_size_bytes",
+    "node_filesystem_device_error",
+    "node_load1",
+    "node_boot_time_seconds",
+    "node_time_seconds",
+];
+
 /// CPU is averaged over this window (or what history there is, if shorter).
 const CPU_WINDOW_SECS: i64 = 60;
 

@@ -12,6 +12,15 @@ const LSN_DIFF: &str = "pg_stat_replication_pg_wal_lsn_diff";
 const LAG_SECONDS: &[&str] = &["pg_replication_lag_seconds", "pg_replication_lag"];
 const IS_REPLICA: &str = "pg_replication_is_replica";
 
+/// What this preset reads.
+pub(super) const METRICS: &[&str] = &[
+    "pg_up",
+    LSN_DIFF,
+    LAG_SECONDS[0],
+    LAG_SECONDS[1],
+    IS_REPLICA,
+];
+
 pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
     expect(input, out, &[&["pg_up"]]);
     let t = input.table;

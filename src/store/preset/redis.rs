@@ -16,6 +16,18 @@ pub struct Offset {
     pub master_repl_offset: f64,
 }
 
+/// What this preset reads.
+pub(super) const METRICS: &[&str] = &[
+    "redis_up",
+    "redis_connected_slaves",
+    "redis_instance_info",
+    "redis_master_repl_offset",
+    "redis_master_link_up",
+    "redis_slave_repl_offset",
+    "redis_master_last_io_seconds_ago",
+    "redis_slave_info",
+];
+
 pub(super) fn derive(input: &Input<'_>, out: &mut Output) {
     expect(input, out, &[&["redis_up"], &["redis_connected_slaves"]]);
     let t = input.table;
