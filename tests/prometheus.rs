@@ -803,3 +803,97 @@ fn preset_is_chosen_by_job_name_then_by_metrics() {
         .insert("node".to_owned(), Preset::Generic);
     assert_eq!(explicit.preset_for("node", none, &b), Preset::Generic);
 }
+
+// ---------------------------------------------------------------------------------------
+// Config.
+
+/// The example config's commented `[[environment.prometheus]]` block, uncommented.
+fn example_block() -> String {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml"),
+    )
+    .unwrap();
+    let start = example.find("  # [[environment.prometheus]]").unwrap();
+    example[start..]
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("# "))
+        .map(|l| format!("{}\n", l.replacen("# ", "", 1)))
+        .collect()
+}
+
+#[test]
+fn the_documented_example_resolves() {
+    let text = format!(
+        "[[environment]]\nname = \"production\"\ntier = \"production\"\n{}",
+        example_block()
+    );
+    let s = watchdeck::config::load_str(&text, std::path::Path::new("c.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let src = &s.environments[0].sources[0];
+    assert_eq!(src.kind_name(), "prometheus");
+    assert_eq!(src.interval, Duration::from_secs(15));
+    assert_eq!(src.timeout, Duration::from_secs(5));
+    let SourceKind::Prometheus(p) = &src.kind else {
+        panic!()
+    };
+    assert_eq!(
+        p.env_selector,
+        Some(("env".to_owned(), "production".to_owned()))
+    );
+    assert_eq!(p.role_label.as_deref(), Some("role"));
+    assert_eq!(p.jobs.len(), 5);
+    assert_eq!(p.job_presets["shop-db"], Preset::Mysqld);
+    assert_eq!(p.backfill, Duration::from_secs(600));
+    assert_eq!(p.extra_metrics, ["http_requests_total"]);
+}
+
+#[test]
+fn defaults_and_mistakes() {
+    let head = "[[environment]]\nname = \"live\"\ntier = \"staging\"\n[[environment.prometheus]]\nname = \"p\"\nurl = \"http://prom:9090\"\n";
+    let load = |extra: &str| {
+        watchdeck::config::load_str(&format!("{head}{extra}"), std::path::Path::new("c.toml"))
+    };
+    let s = load("").unwrap();
+    let SourceKind::Prometheus(p) = &s.environments[0].sources[0].kind else {
+        panic!()
+    };
+    assert_eq!(p.env_selector, Some(("env".to_owned(), "live".to_owned())));
+    assert_eq!(p.node_label, "instance");
+    assert_eq!(p.backfill, Duration::ZERO);
+    let s = load("env_label = \"\"\n").unwrap();
+    let SourceKind::Prometheus(p) = &s.environments[0].sources[0].kind else {
+        panic!()
+    };
+    assert_eq!(p.env_selector, None);
+
+    for (extra, want) in [
+        (
+            "presets = \"node\"\n",
+            "c.toml:7:1: unknown key `presets` in [[environment.prometheus]]",
+        ),
+        (
+            "node_label = \"a-b\"\n",
+            "c.toml:7:14: invalid label name `a-b` in `node_label`",
+        ),
+        ("backfill = \"1h\"\n", "backfill 1h is longer than the 15m"),
+        (
+            "extra_metrics = [\"a b\"]\n",
+            "invalid metric name `a b` in extra_metrics",
+        ),
+        (
+            "job_presets = { x = \"nodes\" }\n",
+            "invalid preset `nodes` for job `x`",
+        ),
+        (
+            "env_label = \"\"\nenv_value = \"x\"\n",
+            "env_value given but env_label = \"\"",
+        ),
+        (
+            "timeout = \"20s\"\n",
+            "timeout 20s is longer than interval 15s",
+        ),
+    ] {
+        let e = load(extra).unwrap_err().to_string();
+        assert!(e.contains(want), "{extra}: {e}");
+    }
+}
