@@ -113,6 +113,64 @@ fn the_real_up_answer_parses() {
     assert!(r.samples.iter().all(|s| s.value == 1.0));
 }
 
+/// Answers captured from the live stack's Prometheus 2.42.0 (Debian 2.42.0+ds-5+deb12u1),
+/// not written by hand: what a real server says for a parse error, a timeout, NaN and
+/// infinities, a preset's selector and a range query.
+#[test]
+fn real_prometheus_2_42_answers_parse() {
+    let e = parse_answer(fixture("api/prometheus-2.42-real-error.json").as_bytes()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("bad_data: invalid parameter \"query\": 1:27: parse error"),
+        "{e}"
+    );
+    let e = parse_answer(fixture("api/prometheus-2.42-real-timeout.json").as_bytes()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("timeout: query timed out in expression evaluation"),
+        "{e}"
+    );
+
+    let r = parse_answer(fixture("api/prometheus-2.42-real-nan-inf.json").as_bytes()).unwrap();
+    let v = |which: &str| {
+        r.samples
+            .iter()
+            .find(|s| s.labels["v"] == which)
+            .map(|s| s.value)
+            .unwrap()
+    };
+    assert!(v("nan").is_nan());
+    assert_eq!(v("inf"), f64::INFINITY);
+    assert_eq!(v("-inf"), f64::NEG_INFINITY);
+
+    let r = parse_answer(fixture("api/prometheus-2.42-real-query-mysqld.json").as_bytes()).unwrap();
+    assert!(r.warnings.is_empty());
+    let lag: Vec<_> = r
+        .samples
+        .iter()
+        .filter(|s| s.labels["__name__"] == "mysql_slave_status_seconds_behind_master")
+        .collect();
+    assert_eq!(lag.len(), 1, "one replica in the live stack");
+    assert_eq!(lag[0].labels["job"], "mysqld");
+    assert_eq!(lag[0].labels["instance"], "127.0.0.1:19105");
+    assert_eq!(lag[0].value, 0.0);
+    assert!(
+        r.samples
+            .iter()
+            .any(|s| s.labels["__name__"] == "mysql_up" && s.value == 1.0)
+    );
+
+    let r =
+        parse_answer(fixture("api/prometheus-2.42-real-query_range-node.json").as_bytes()).unwrap();
+    assert!(r.samples.len() > 5, "a minute at 5 s steps");
+    assert!(r.samples.windows(2).all(|w| w[0].time < w[1].time));
+    assert!(
+        r.samples
+            .iter()
+            .all(|s| s.value.is_finite() && s.value >= 0.0)
+    );
+}
+
 #[test]
 fn range_answers_fill_history_before_the_latest_value() {
     let p = prom_spec();
