@@ -11,6 +11,7 @@
 #   scripts/live-stack.sh kill-service NAME  (SIGKILL, no clean shutdown)
 #   scripts/live-stack.sh backup-age SECONDS [SERVICE]   last backup SECONDS ago
 #   scripts/live-stack.sh mysql primary|replica SQL
+#   scripts/live-stack.sh slave-status       the MariaDB replica's SHOW SLAVE STATUS
 #   scripts/live-stack.sh psql primary|replica SQL
 #   scripts/live-stack.sh redis primary|replica ARGS...
 #   scripts/live-stack.sh services           the service names
@@ -569,8 +570,25 @@ cmd_up() {
     return 0
   fi
   [[ $(id -u) == 0 ]] || die "run as root (PostgreSQL and MariaDB run as their own users)"
+  local any_up=""
+  for name in $(service_names); do
+    if running "$name"; then any_up=1; fi
+  done
+  if [[ -z $any_up && -d $DIR ]]; then
+    # Nothing of ours runs: start afresh, so back-dated snapshots and backup ages are
+    # relative to now and no fault injected into an earlier stack is left behind. Only a
+    # directory this script made is removed.
+    if [[ -e $DIR/.watchdeck-live ]]; then
+      rm -rf "$DIR"
+    elif [[ -n "$(ls -A "$DIR")" ]]; then
+      die "$DIR is not empty and not a live-stack directory; set WATCHDECK_LIVE_DIR elsewhere"
+    fi
+  elif [[ -n $any_up ]]; then
+    say "partly up: starting what is not running"
+  fi
   install_packages
   mkdir -p "$DIR" "$RUN" "$PIDS" "$LOGS"
+  touch "$DIR/.watchdeck-live"
   chmod 755 "$DIR"
   chown postgres:postgres "$RUN"
   chmod 1777 "$RUN"
@@ -656,6 +674,9 @@ main() {
       [[ $# == 2 && ($1 == primary || $1 == replica) ]] || die "usage: mysql primary|replica SQL"
       mariadb --socket="$RUN/mariadb-$1.sock" -N -s -e "$2"
       ;;
+    slave-status)
+      mariadb --socket="$RUN/mariadb-replica.sock" -e 'SHOW SLAVE STATUS\G'
+      ;;
     psql)
       [[ $# == 2 && ($1 == primary || $1 == replica) ]] || die "usage: psql primary|replica SQL"
       psql -h "$HOST" -p "$(port_of "pg-$1")" -U postgres -d postgres -At -c "$2"
@@ -667,7 +688,7 @@ main() {
       redis-cli -h "$HOST" -p "$(port_of "redis-$role")" "$@"
       ;;
     *)
-      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac
