@@ -48,6 +48,7 @@ SERVICES=(
   postgres-exporter-primary:19187
   postgres-exporter-replica:19188
   prometheus:19090
+  backup-job:0
 )
 
 PACKAGES=(
@@ -123,7 +124,7 @@ launch() {
   fi
   local port
   port="$(port_of "$name")"
-  if port_open "$port"; then
+  if [[ $port != 0 ]] && port_open "$port"; then
     die "port $port (for $name) is already in use by a process this script did not start"
   fi
   setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
@@ -277,7 +278,7 @@ EOF
 # Backup metrics as a backup job would leave them for node_exporter's textfile collector.
 # Written through a temp file and rename, as the collector documentation asks.
 write_backup_metrics() {
-  local age="$1" only="${2:-}"
+  local age="${1:-60}" only="${2:-}"
   local now svc tmp
   now="$(date +%s)"
   mkdir -p "$DIR/textfile"
@@ -413,6 +414,13 @@ start_service() {
   local name="$1"
   port_of "$name" >/dev/null
   case "$name" in
+    backup-job)
+      # A stand-in for the backup jobs: every 10 s it re-writes the textfile metrics and
+      # re-pushes the redis one, `backup-age` seconds old (60 unless a test set it), so a
+      # stack left up keeps fresh backups as a real one would.
+      launch backup-job bash "$0" backup-loop
+      wait_for backup-job 30 test -s "$DIR/textfile/backup.prom"
+      ;;
     prometheus)
       launch prometheus prometheus --config.file="$DIR/prometheus/prometheus.yml" \
         --storage.tsdb.path="$DIR/prometheus/data" --storage.tsdb.retention.time=1d \
@@ -595,7 +603,6 @@ cmd_up() {
   write_prometheus_config
   write_alertmanager_config
   write_exporter_files
-  if [[ ! -f $DIR/textfile/backup.prom ]]; then write_backup_metrics 60; fi
   init_mariadb primary 1
   init_mariadb replica 2
   for name in alertmanager pushgateway node-exporter redis-primary redis-replica \
@@ -608,10 +615,10 @@ cmd_up() {
   init_postgres_primary
   start_service pg-primary
   init_postgres_replica
-  for name in pg-replica postgres-exporter-primary postgres-exporter-replica prometheus; do
+  for name in pg-replica postgres-exporter-primary postgres-exporter-replica prometheus \
+    backup-job; do
     start_service "$name"
   done
-  push_redis_backup
   restic_catalog
   say "up in $(($(date +%s) - started)) s (dir $DIR)"
   if [[ $DIR != /tmp/watchdeck-live ]]; then
@@ -629,14 +636,14 @@ cmd_down() {
       stop_service "$name"
     fi
   done
-  say "down (data kept in $DIR; remove it for a fresh stack)"
+  say "down (data kept in $DIR until the next up, which starts afresh)"
 }
 
 cmd_status() {
   local name rc=0
   for name in $(service_names); do
     if running "$name"; then
-      printf '%-27s running  pid %-8s port %s\n' "$name" "$(pid_of "$name")" "$(port_of "$name")"
+      printf '%-27s running  pid %-8s port %s\n' "$name" "$(pid_of "$name")" "$(port_of "$name" | sed 's/^0$/-/')"
     else
       printf '%-27s stopped\n' "$name"
       rc=3
@@ -668,7 +675,18 @@ main() {
       ;;
     backup-age)
       [[ $# -ge 1 && $1 =~ ^[0-9]+$ ]] || die "usage: backup-age SECONDS [mariadb|postgres]"
+      # The backup job keeps this age from now on; written at once too, not at its next run.
+      echo "$1 ${2:-}" >"$DIR/backup-age"
       write_backup_metrics "$1" "${2:-}"
+      ;;
+    backup-loop)
+      while :; do
+        local age="" only=""
+        if [[ -s $DIR/backup-age ]]; then read -r age only <"$DIR/backup-age" || true; fi
+        write_backup_metrics "${age:-60}" "$only"
+        push_redis_backup || true
+        sleep 10
+      done
       ;;
     mysql)
       [[ $# == 2 && ($1 == primary || $1 == replica) ]] || die "usage: mysql primary|replica SQL"
