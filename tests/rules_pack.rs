@@ -312,6 +312,29 @@ const CASES: &[Case] = &[
         expect: &[("service=galera", Severity::Sev2)],
     },
     Case {
+        what: "RPO shorter than 1.5 intervals (the production design: 1 h, 15 min): past the \
+               RPO is sev2 even before the backup is late",
+        rule: "backup_late",
+        setup: |d| {
+            let l = label_set([("env", "production"), ("service", "galera")]);
+            d.push("backup_age_seconds", l.clone(), 1200.);
+            d.push("backup_interval_seconds", l.clone(), 3600.);
+            d.push("backup_rpo_seconds", l, 900.);
+        },
+        expect: &[("service=galera", Severity::Sev2)],
+    },
+    Case {
+        what: "within both the RPO and 1.5 intervals: nothing",
+        rule: "backup_late",
+        setup: |d| {
+            let l = label_set([("env", "production"), ("service", "galera")]);
+            d.push("backup_age_seconds", l.clone(), 600.);
+            d.push("backup_interval_seconds", l.clone(), 3600.);
+            d.push("backup_rpo_seconds", l, 900.);
+        },
+        expect: &[],
+    },
+    Case {
         what: "memory over 90 %: sev3",
         rule: "memory_high",
         setup: |d| {
