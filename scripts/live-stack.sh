@@ -216,21 +216,21 @@ scrape_configs:
   - job_name: redis
     static_configs:
       - targets: ["$HOST:19121"]
-        labels: { env: live, node: redis1, role: primary, cluster: redis-live }
+        labels: { env: live, node: redis1, role: primary, cluster: redis-live, service: redis }
       - targets: ["$HOST:19122"]
-        labels: { env: live, node: redis2, role: replica, cluster: redis-live }
+        labels: { env: live, node: redis2, role: replica, cluster: redis-live, service: redis, primary: redis1 }
   - job_name: mysqld
     static_configs:
       - targets: ["$HOST:19104"]
-        labels: { env: live, node: db1, role: primary, cluster: mariadb-live }
+        labels: { env: live, node: db1, role: primary, cluster: mariadb-live, service: mariadb }
       - targets: ["$HOST:19105"]
-        labels: { env: live, node: db2, role: replica, cluster: mariadb-live }
+        labels: { env: live, node: db2, role: replica, cluster: mariadb-live, service: mariadb, primary: db1 }
   - job_name: postgres
     static_configs:
       - targets: ["$HOST:19187"]
-        labels: { env: live, node: pg1, role: primary, cluster: pg-live }
+        labels: { env: live, node: pg1, role: primary, cluster: pg-live, service: postgres }
       - targets: ["$HOST:19188"]
-        labels: { env: live, node: pg2, role: replica, cluster: pg-live }
+        labels: { env: live, node: pg2, role: replica, cluster: pg-live, service: postgres, primary: pg1 }
 EOF
   cat >"$DIR/prometheus/alerts.yml" <<'EOF'
 groups:

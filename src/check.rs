@@ -227,7 +227,7 @@ pub fn to_json(r: &CheckResult) -> serde_json::Value {
         .fleet
         .sources
         .iter()
-        .map(|src| json!({"environment": src.environment, "name": src.name, "kind": src.kind, "health": src.health}))
+        .map(|src| json!({"environment": src.environment, "name": src.name, "kind": src.kind, "health": src.health, "warnings": src.warnings}))
         .collect();
     json!({
         "checked_at": s.fleet.taken_at.map(|t| t.to_rfc3339()),

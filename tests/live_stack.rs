@@ -100,6 +100,11 @@ struct Live {
 
 impl Live {
     async fn new() -> Live {
+        Live::from_config("config/live-stack.toml")
+    }
+
+    /// The console on one of the stack's configs (relative to the repository).
+    fn from_config(config: &str) -> Live {
         let status = Command::new(repo().join("scripts/live-stack.sh"))
             .arg("status")
             .output()
@@ -109,11 +114,12 @@ impl Live {
             "the live stack is not (fully) up; run `sudo scripts/live-stack.sh up` first:\n{}",
             String::from_utf8_lossy(&status.stdout)
         );
-        let path = repo().join("config/live-stack.toml");
+        let path = repo().join(config);
         let text = std::fs::read_to_string(&path)
-            .expect("config/live-stack.toml")
+            .unwrap_or_else(|e| panic!("{config}: {e}"))
             .replace("/tmp/watchdeck-live", &live_dir());
-        let settings = config::load_str(&text, &path).expect("config/live-stack.toml is valid");
+        let settings =
+            config::load_str(&text, &path).unwrap_or_else(|e| panic!("{config} is invalid: {e}"));
         let core = Core::new(&settings, RuleSet::default_pack().expect("rules"));
         Live {
             settings,
@@ -927,4 +933,178 @@ async fn alertmanager_silence_round_trip_from_the_console() {
     // Audited: an intent and an outcome per run.
     let log = std::fs::read_to_string(&audit).expect("audit log");
     assert_eq!(log.lines().count(), 4, "{log}");
+}
+
+/// Within `tolerance` of each other, or both unknown.
+fn close(a: Option<f64>, b: Option<f64>, tolerance: f64) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= tolerance,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs scripts/live-stack.sh up"]
+async fn prometheus_source_and_direct_scrape_agree() {
+    // The same fleet twice: scraped directly (config/live-stack.toml) and read from the
+    // stack's Prometheus (config/live-stack-prometheus.toml), polled side by side.
+    let mut direct = Live::new().await;
+    let mut via_prom = Live::from_config("config/live-stack-prometheus.toml");
+    let mut rounds = 0;
+    let (a, b) = loop {
+        rounds += 1;
+        let a = direct.round().await.clone();
+        let b = via_prom.round().await.clone();
+        // Three rounds give rates (CPU) on both sides; then wait for both to be healthy.
+        if rounds >= 3 && healthy(&a) && healthy(&b) {
+            break (a, b);
+        }
+        assert!(
+            rounds < 30,
+            "not healthy on both sides\ndirect: {:#?}\nprometheus: {:#?}",
+            a.fleet.sources,
+            b.fleet.sources
+        );
+    };
+
+    // Every child source Prometheus's targets became answers, with nothing missing.
+    for src in &b.fleet.sources {
+        assert!(src.warnings.is_empty(), "{}: {:?}", src.name, src.warnings);
+    }
+    let children: Vec<&str> = b
+        .fleet
+        .sources
+        .iter()
+        .filter_map(|x| x.name.strip_prefix("prometheus/"))
+        .collect();
+    for job in ["node/", "mysqld/", "postgres/", "redis/", "backup/redis"] {
+        assert!(
+            children.iter().any(|c| c.starts_with(job)),
+            "{job} missing from {children:?}"
+        );
+    }
+
+    // Nodes: the same names in the same places, up alike; gauges read seconds apart agree
+    // closely.
+    let mut na: Vec<_> = a.fleet.nodes.iter().collect();
+    let mut nb: Vec<_> = b.fleet.nodes.iter().collect();
+    na.sort_by(|x, y| x.name.cmp(&y.name));
+    nb.sort_by(|x, y| x.name.cmp(&y.name));
+    let shape = |n: &[&watchdeck::store::model::Node]| -> Vec<(String, Option<String>, Option<String>, bool)> {
+        n.iter()
+            .map(|n| (n.name.clone(), n.role.clone(), n.cluster.clone(), n.up))
+            .collect()
+    };
+    assert_eq!(shape(&na), shape(&nb));
+    assert!(na.iter().any(|n| n.name == "live-host"), "{na:#?}");
+    for (x, y) in na.iter().zip(&nb) {
+        assert!(
+            close(x.memory_percent, y.memory_percent, 10.0),
+            "{}: memory {:?} vs {:?}",
+            x.name,
+            x.memory_percent,
+            y.memory_percent
+        );
+        assert!(
+            close(x.root_disk_percent, y.root_disk_percent, 2.0),
+            "{}: disk {:?} vs {:?}",
+            x.name,
+            x.root_disk_percent,
+            y.root_disk_percent
+        );
+        assert_eq!(
+            x.cpu_percent.is_some(),
+            y.cpu_percent.is_some(),
+            "{}",
+            x.name
+        );
+    }
+
+    // Replication: the same links in the same state. MariaDB and PostgreSQL lag is 0 on
+    // both; Redis's "lag" is seconds since the primary's last ping (0–10 s, its ping
+    // period), so the two reads may sit a ping apart.
+    let links = |s: &Situation| {
+        let mut l: Vec<ReplicationLink> = s.fleet.links.clone();
+        l.sort_by_key(|l| (l.kind, l.replica.clone()));
+        l
+    };
+    let (la, lb) = (links(&a), links(&b));
+    assert_eq!(la.len(), 3, "{la:#?}");
+    assert_eq!(la.len(), lb.len(), "{la:#?}\n{lb:#?}");
+    for (x, y) in la.iter().zip(&lb) {
+        assert_eq!(
+            (x.kind, &x.cluster, &x.primary, &x.replica, &x.state),
+            (y.kind, &y.cluster, &y.primary, &y.replica, &y.state)
+        );
+        let tolerance = if x.kind == ReplicationKind::Redis {
+            11.0
+        } else {
+            1.0
+        };
+        assert!(
+            close(x.lag_seconds, y.lag_seconds, tolerance),
+            "{}: lag {:?} vs {:?}",
+            x.key(),
+            x.lag_seconds,
+            y.lag_seconds
+        );
+        assert_eq!(x.lag_bytes.is_some(), y.lag_bytes.is_some(), "{}", x.key());
+    }
+
+    // Backups from exporters (the textfile collector and the Pushgateway): the same
+    // services, the same last success (the backup job rewrites it every 10 s, so the two
+    // reads may straddle one rewrite), size and duration. The restic catalog is read from
+    // its file, not through Prometheus.
+    let backups = |s: &Situation| {
+        let mut v: Vec<_> = s
+            .fleet
+            .backups
+            .iter()
+            .filter(|b| b.service != "files")
+            .cloned()
+            .collect();
+        v.sort_by(|x, y| x.service.cmp(&y.service));
+        v
+    };
+    let (ba, bb) = (backups(&a), backups(&b));
+    let services = |v: &[watchdeck::store::model::BackupRun]| -> Vec<String> {
+        v.iter().map(|b| b.service.clone()).collect()
+    };
+    assert_eq!(services(&ba), ["mariadb", "postgres", "redis"]);
+    assert_eq!(services(&ba), services(&bb));
+    for (x, y) in ba.iter().zip(&bb) {
+        let (Some(ta), Some(tb)) = (x.last_success, y.last_success) else {
+            panic!(
+                "{}: last success {:?} vs {:?}",
+                x.service, x.last_success, y.last_success
+            );
+        };
+        assert!(
+            (ta - tb).num_seconds().abs() <= 15,
+            "{}: {ta} vs {tb}",
+            x.service
+        );
+        assert_eq!(x.size_bytes, y.size_bytes, "{}", x.service);
+        assert_eq!(x.duration, y.duration, "{}", x.service);
+        assert_eq!((x.interval, x.rpo), (y.interval, y.rpo), "{}", x.service);
+    }
+
+    // And the rules see the same healthy fleet: nothing open on either side.
+    let open = |s: &Situation| -> Vec<String> {
+        s.incidents
+            .iter()
+            .filter(|i| !HOST_PRESSURE_RULES.contains(&i.rule.as_str()))
+            .filter(|i| i.display_state() != DisplayState::Resolved)
+            .map(|i| format!("{} {}", i.rule, i.summary))
+            .collect()
+    };
+    assert_eq!(open(&a), Vec::<String>::new());
+    assert_eq!(open(&b), Vec::<String>::new());
+    eprintln!(
+        "agree after {rounds} rounds: {} nodes, {} links, {} backups",
+        na.len(),
+        la.len(),
+        ba.len()
+    );
 }

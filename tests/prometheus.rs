@@ -582,14 +582,24 @@ fn views(snap: &watchdeck::store::Snapshot) -> (Vec<Node>, Vec<ReplicationLink>,
 
 #[tokio::test]
 async fn direct_scrape_and_prometheus_give_the_same_domain_views() {
-    // Direct: one metrics source per exporter.
-    let direct_specs: Vec<SourceSpec> = fleet(0)
+    // Direct: one metrics source per exporter, and the node_exporter's URL once more with
+    // the backup preset for the backup metrics its textfile collector carries (as
+    // config/live-stack.toml does).
+    let mut direct_specs: Vec<SourceSpec> = fleet(0)
         .into_iter()
         .enumerate()
         .map(|(i, (t, preset, labels))| {
             metrics_source(i as u32, "production", t.instance, preset, &labels)
         })
         .collect();
+    let textfile = direct_specs.len() as u32;
+    direct_specs.push(metrics_source(
+        textfile,
+        "production",
+        "web1:9100/backups",
+        Preset::Backup,
+        &[("node", "web1"), ("role", "web")],
+    ));
     let mut direct = Store::new(&settings(direct_specs, vec![]));
 
     // Through Prometheus: one source.
@@ -604,14 +614,17 @@ async fn direct_scrape_and_prometheus_give_the_same_domain_views() {
     for round in 0..2 {
         let t = i64::try_from(round).unwrap() * 5;
         let fleet = fleet(round);
-        for (i, (target, _, _)) in fleet.iter().enumerate() {
+        let node_body = fleet[0].0.body.clone();
+        let bodies = fleet
+            .iter()
+            .map(|(target, _, _)| target.body.clone())
+            .chain([node_body]);
+        for (i, body) in bodies.enumerate() {
             direct.ingest(PollReport {
                 source: SourceId(i as u32),
                 at: at(t),
                 duration: Duration::from_millis(5),
-                outcome: Ok(Payload::Metrics {
-                    body: target.body.clone(),
-                }),
+                outcome: Ok(Payload::Metrics { body }),
             });
         }
         fake.lock().unwrap().targets = fleet.into_iter().map(|f| f.0).collect();
@@ -620,7 +633,14 @@ async fn direct_scrape_and_prometheus_give_the_same_domain_views() {
             panic!("{:?}", report.outcome);
         };
         assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
-        assert_eq!(answer.targets.len(), 9);
+        // Nine targets, the node_exporter twice: node, and the backups in its textfiles.
+        assert_eq!(answer.targets.len(), 10);
+        assert!(
+            answer
+                .targets
+                .iter()
+                .any(|t| t.instance == "web1:9100/backups" && t.preset == Preset::Backup)
+        );
         report.at = at(t);
         via_prom.ingest(report);
     }
@@ -649,7 +669,11 @@ async fn direct_scrape_and_prometheus_give_the_same_domain_views() {
         .map(|s| s.name.as_str())
         .collect();
     assert!(children.contains(&"prom/mysqld/db3:9104"), "{children:?}");
-    assert_eq!(children.len(), 9);
+    assert!(
+        children.contains(&"prom/node/web1:9100/backups"),
+        "{children:?}"
+    );
+    assert_eq!(children.len(), 10);
     for s in a.sources.iter().chain(&b.sources) {
         assert!(s.warnings.is_empty(), "{}: {:?}", s.name, s.warnings);
         assert!(

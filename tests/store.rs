@@ -485,6 +485,42 @@ fn mysqld_replica_without_replica_status_says_which_metrics_are_missing() {
 }
 
 #[test]
+fn a_stopped_sql_thread_is_not_a_missing_lag_metric() {
+    // MariaDB reports Seconds_Behind_Master as NULL while a thread is stopped, and
+    // mysqld_exporter 0.14 then leaves the metric out (seen on the live stack).
+    let body: String = fixture("exporters/mysqld_exporter-0.14-replica.prom")
+        .lines()
+        .filter(|l| !l.starts_with("mysql_slave_status_seconds_behind_master"))
+        .map(|l| {
+            if l.starts_with("mysql_slave_status_slave_sql_running") {
+                let (series, _) = l.rsplit_once(' ').unwrap();
+                format!("{series} 0\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let snap = one_scrape(
+        Preset::Mysqld,
+        &[("node", "db2"), ("role", "replica"), ("primary", "db1")],
+        &body,
+    );
+    assert!(
+        snap.sources[0].warnings.is_empty(),
+        "{:?}",
+        snap.sources[0].warnings
+    );
+    assert_eq!(
+        snap.links[0].state,
+        LinkState::Threads {
+            io_running: true,
+            sql_running: false
+        }
+    );
+    assert_eq!(snap.links[0].lag_seconds, None, "unknown, not 0");
+}
+
+#[test]
 fn postgres_011_replica_has_no_seconds_but_013_has_them() {
     let labels = [("node", "pg2"), ("role", "replica"), ("primary", "pg1")];
     let old = one_scrape(

@@ -351,8 +351,9 @@ pub async fn poll(
         match fetch_targets(clients, spec).await {
             Ok(reasons) => {
                 for t in answer.targets.iter_mut().filter(|t| t.up == Some(false)) {
+                    let instance = t.instance.strip_suffix(BACKUP_PART).unwrap_or(&t.instance);
                     t.down_reason = reasons
-                        .get(&(t.job.clone(), t.instance.clone()))
+                        .get(&(t.job.clone(), instance.to_owned()))
                         .filter(|r| !r.is_empty())
                         .cloned();
                 }
@@ -527,7 +528,13 @@ pub fn assemble(
             .iter()
             .filter_map(|s| s.labels.get("__name__").map(String::as_str))
             .collect();
-        let preset = p.preset_for(&k.0, names.iter().copied(), backup);
+        let mut preset = p.preset_for(&k.0, names.iter().copied(), backup);
+        // A Pushgateway scraped with `honor_labels: true` (the recommended setting) keeps
+        // no series under its own job: the pushed groups arrive as their own targets. Its
+        // own target then has nothing a preset could expect, and that is not a fault.
+        if samples.is_empty() && k.0.to_ascii_lowercase().starts_with("pushgateway") {
+            preset = Preset::Generic;
+        }
         let history = history_by
             .remove(&k)
             .unwrap_or_default()
@@ -537,7 +544,12 @@ pub fn assemble(
                 Some((at, render(p, &target_labels, &points)))
             })
             .collect();
-        out.targets.push(TargetAnswer {
+        // A node_exporter's textfile collector often carries the backup jobs' metrics: a
+        // direct config reads that one URL twice (preset node and preset backup), so the
+        // target gets a second child with the backup preset, or those backups would be lost.
+        let carries_backups =
+            preset != Preset::Backup && names.contains(backup.last_success.as_str());
+        let target = TargetAnswer {
             placement: placement(p, &target_labels),
             body: render(p, &target_labels, &samples),
             job: k.0,
@@ -546,10 +558,22 @@ pub fn assemble(
             up,
             down_reason: None,
             history,
-        });
+        };
+        if carries_backups {
+            out.targets.push(TargetAnswer {
+                instance: format!("{}{BACKUP_PART}", target.instance),
+                preset: Preset::Backup,
+                ..target.clone()
+            });
+        }
+        out.targets.push(target);
     }
     out
 }
+
+/// Appended to the instance of the second child a target with backup metrics gets
+/// (`<source>/<job>/<instance>/backups`).
+pub const BACKUP_PART: &str = "/backups";
 
 /// Where a target sits, from its target labels.
 fn placement(p: &PrometheusSpec, labels: &BTreeMap<String, String>) -> Placement {
@@ -606,8 +630,13 @@ fn render(
             let mut line = name.clone();
             let mut first = true;
             for (k, v) in &s.labels {
-                let is_target =
-                    k == "__name__" || is_target_label(p, k) || target_labels.get(k) == Some(v);
+                // Only what Prometheus added goes: the identity labels, and the target's
+                // own labels where the series carries them unchanged. A role/cluster/service
+                // label the target lacks is the exporter's own (a textfile collector's
+                // `service="mariadb"`) and must reach the preset as a direct scrape has it.
+                let is_target = matches!(k.as_str(), "__name__" | "job" | "instance")
+                    || p.env_selector.as_ref().is_some_and(|(l, _)| l == k)
+                    || target_labels.get(k) == Some(v);
                 if is_target || !crate::config::is_label_name(k) {
                     continue;
                 }
