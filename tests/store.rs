@@ -521,6 +521,41 @@ fn a_stopped_sql_thread_is_not_a_missing_lag_metric() {
 }
 
 #[test]
+fn a_database_down_is_not_a_list_of_missing_metrics() {
+    // What redis_exporter 1.45 serves when its Redis is gone (seen on the live stack with
+    // the replica killed): redis_up 0 and little else.
+    let body = "# TYPE redis_up gauge\nredis_up 0\n# TYPE redis_exporter_last_scrape_error gauge\nredis_exporter_last_scrape_error{err=\"dial redis: unknown network redis\"} 1\n";
+    let snap = one_scrape(
+        Preset::Redis,
+        &[
+            ("node", "redis2"),
+            ("role", "replica"),
+            ("primary", "redis1"),
+        ],
+        body,
+    );
+    assert!(
+        snap.sources[0].warnings.is_empty(),
+        "{:?}",
+        snap.sources[0].warnings
+    );
+    // With no redis_up at all, the exporter is not what the preset expects: say so.
+    let snap = one_scrape(
+        Preset::Redis,
+        &[("node", "redis2"), ("role", "replica")],
+        "# TYPE something gauge\nsomething 1\n",
+    );
+    assert!(
+        snap.sources[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("redis_up")),
+        "{:?}",
+        snap.sources[0].warnings
+    );
+}
+
+#[test]
 fn postgres_011_replica_has_no_seconds_but_013_has_them() {
     let labels = [("node", "pg2"), ("role", "replica"), ("primary", "pg1")];
     let old = one_scrape(

@@ -96,12 +96,23 @@ pub fn metric_names(preset: Preset, backup: &BackupMetricNames) -> Vec<String> {
     fixed.iter().map(|&m| m.to_owned()).collect()
 }
 
+/// The exporters' own "can I reach the database" gauges.
+const DATABASE_UP: &[&str] = &["mysql_up", "pg_up", "redis_up"];
+
 /// Record each group of alternatives of which no metric is exposed.
 fn expect(input: &Input<'_>, out: &mut Output, groups: &[&[&str]]) {
     if !input.up {
         return;
     }
+    // An exporter that cannot reach its database says so (`mysql_up 0`) and exposes little
+    // else: the database is down, which the links and rules show; nothing is missing.
+    let database_down = DATABASE_UP
+        .iter()
+        .any(|m| input.table.value(m, &[]) == Some(0.0));
     for group in groups {
+        if database_down && !group.iter().any(|m| DATABASE_UP.contains(m)) {
+            continue;
+        }
         if !group.iter().any(|m| input.table.has(m)) {
             out.missing.push(group.join(" or "));
         }
