@@ -8,7 +8,8 @@
 //! shared between rounds; the per-name buckets are reused; label strings are interned.
 //! [`StoreData::range_value`] remembers each exporter series' range-function values between
 //! rounds, valid while its table's generation and layout stay the same and the evaluation
-//! instant stays within the span that sees the same points (`SeriesTable::window_span`).
+//! instant stays within the span that sees the same points (`SeriesTable::window_slots`).
+//! Which ring slots a window reads is worked out once per table and window, not per series.
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
@@ -21,7 +22,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::data::{InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
-use crate::store::series::{Series, SeriesTable};
+use crate::store::series::{Series, SeriesTable, WindowSlots};
 use crate::store::{Snapshot, SourceState, Store};
 
 /// Handle of synthetic series (no history).
@@ -68,6 +69,17 @@ pub struct InputBuilder {
     /// Each source's table generation and layout as of this round's build, by source id:
     /// read here so that checking a remembered value touches no table.
     stamps: Vec<(u64, u64)>,
+    /// The last table window worked out (see [`Windows`]).
+    windows: RefCell<Windows>,
+}
+
+/// The ring slots of the last (source, window) a range function read, for this round's
+/// instant. Evaluation walks a bucket in order and a source's series sit together in it, so
+/// one entry serves every series of a table in turn.
+#[derive(Debug, Default)]
+struct Windows {
+    key: Option<(SourceId, Duration)>,
+    slots: WindowSlots,
 }
 
 /// Remembered values of one range function and window over one bucket, by position in the
@@ -127,6 +139,8 @@ impl InputBuilder {
         }
         self.cursors.clear();
         self.cursors.resize(self.buckets.len(), 0);
+        // Tables and the instant may have changed since last round.
+        self.windows.get_mut().key = None;
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
         for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
@@ -145,6 +159,8 @@ impl InputBuilder {
             buckets: &self.buckets,
             ranges: &self.ranges,
             stamps: &self.stamps,
+            windows: &self.windows,
+            last_bucket: std::cell::Cell::new(0),
         }
     }
 
@@ -695,6 +711,9 @@ pub struct StoreData<'a> {
     buckets: &'a [Vec<InputSeries>],
     ranges: &'a RefCell<Vec<Lane>>,
     stamps: &'a [(u64, u64)],
+    windows: &'a RefCell<Windows>,
+    /// The bucket [`Self::position`] found last.
+    last_bucket: std::cell::Cell<usize>,
 }
 
 impl StoreData<'_> {
@@ -720,8 +739,8 @@ impl RuleData for StoreData<'_> {
         let Some((table, s)) = self.exporter_series(series) else {
             return;
         };
-        let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        table.history_between(s, start, self.now, out);
+        let windows = self.windows(series, table, window);
+        table.window_points(s, &windows.slots, out);
     }
 
     fn range_value(
@@ -764,14 +783,15 @@ impl RuleData for StoreData<'_> {
         {
             return m.value;
         }
-        self.history(series, window, points);
-        let value = f(points);
         let Some((table, s)) = self.exporter_series(series) else {
-            return value;
+            points.clear();
+            return f(points);
         };
-        let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let windows = self.windows(series, table, window);
+        table.window_points(s, &windows.slots, points);
+        let value = f(points);
         if let (Some(place), Some((from, until))) =
-            (lane.memos.get_mut(pos.1), table.window_span(s, w, now))
+            (lane.memos.get_mut(pos.1), windows.slots.span())
         {
             *place = Some(RangeMemo {
                 handle: series.handle,
@@ -795,12 +815,38 @@ impl<'a> StoreData<'a> {
         }
         let addr = series as *const InputSeries as usize;
         let size = std::mem::size_of::<InputSeries>();
-        self.buckets.iter().enumerate().find_map(|(slot, b)| {
+        let within = |slot: usize| {
+            let b = self.buckets.get(slot)?;
             let start = b.as_ptr() as usize;
             let end = start + b.len() * size;
             (addr >= start && addr < end && (addr - start).is_multiple_of(size))
                 .then(|| (slot, (addr - start) / size))
-        })
+        };
+        // A range function asks for every series of one bucket in turn: try that one first.
+        if let Some(found) = within(self.last_bucket.get()) {
+            return Some(found);
+        }
+        let found = (0..self.buckets.len()).find_map(within)?;
+        self.last_bucket.set(found.0);
+        Some(found)
+    }
+
+    /// The ring slots `window` reads from the table of an exporter series at this round's
+    /// instant, worked out when the previous call was for another table or window.
+    fn windows(
+        &self,
+        series: &InputSeries,
+        table: &SeriesTable,
+        window: Duration,
+    ) -> std::cell::RefMut<'a, Windows> {
+        let key = (SourceId((series.handle >> 32) as u32), window);
+        let mut windows = self.windows.borrow_mut();
+        if windows.key != Some(key) {
+            let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+            table.window_slots(w, self.now, &mut windows.slots);
+            windows.key = Some(key);
+        }
+        windows
     }
 
     /// The table and series behind an exporter series' handle; `None` for synthetic ones.

@@ -57,6 +57,22 @@ impl Series {
     }
 }
 
+/// What [`SeriesTable::window_slots`] found: the ring slots inside a window, oldest first,
+/// and the instants over which they stay the same.
+#[derive(Debug, Clone, Default)]
+pub struct WindowSlots {
+    slots: Vec<(usize, DateTime<Utc>)>,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl WindowSlots {
+    /// `[from, until)`: the instants at which the window holds the same slots; `None` when a
+    /// boundary does not fit a `DateTime` (then nothing should be remembered).
+    pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.span
+    }
+}
+
 /// Every series of one source, and the times of its recent scrapes.
 #[derive(Debug, Clone)]
 pub struct SeriesTable {
@@ -234,45 +250,92 @@ impl SeriesTable {
         self.generation
     }
 
-    /// The span of evaluation instants over which [`Self::history_between`]`(series, now -
-    /// window, now)` returns the same points as at `now`: `[from, until)`. `None` when a
-    /// boundary does not fit a `DateTime` (then nothing should be remembered).
+    /// The slots of the ring a window `(now - window, now]` reads, for every series of this
+    /// table at once: scrape times belong to the table, so which slots fall inside depends
+    /// on the table alone, and range functions over thousands of series of a few tables
+    /// work it out once per table instead of once per series. `out` is reused.
     ///
-    /// A point at `t` is inside at instant `n` when `t <= n < t + window`, so the result can
-    /// only change when `n` crosses some present point's `t` or `t + window`; the span runs
-    /// from the latest such boundary at or before `now` to the first one after it.
-    pub fn window_span(
+    /// Also the span of instants `[from, until)` over which the same slots are inside: a
+    /// point at `t` is inside at instant `n` when `t <= n < t + window`, so the slots can
+    /// only change when `n` crosses some scrape's `t` or `t + window`. Every scrape of the
+    /// ring counts, present in a given series or not, so the span is never wider than the
+    /// one over which that series' points stay the same.
+    pub fn window_slots(
         &self,
-        series: &Series,
         window: chrono::Duration,
         now: DateTime<Utc>,
-    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        let (mut from, mut until) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        out: &mut WindowSlots,
+    ) {
+        out.slots.clear();
+        // A window reaching before the representable past takes the whole ring.
+        let start = now
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        // The span's boundaries are the latest `t` and `t + window` at or before `now` and
+        // the earliest after it. `t + window <= now` exactly when `t <= start`, so only the
+        // extreme `t` on each side of `start` and of `now` are needed, and the window is
+        // added twice per table rather than twice per scrape (date arithmetic is slow).
+        let (mut last_le_now, mut first_gt_now) = (None, None);
+        let (mut last_le_start, mut first_gt_start) = (None, None);
         let cap = self.capacity();
         let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
-        if first > self.generation {
-            return Some((from, until));
-        }
-        let mut slot = self.slot(first);
-        let count = (self.generation - first + 1) as usize;
-        for _ in 0..count {
-            if let (Some(&v), Some(&Some(t))) = (series.history.get(slot), self.times.get(slot))
-                && !v.is_nan()
-            {
-                for edge in [t, t.checked_add_signed(window)?] {
-                    if edge <= now {
-                        from = from.max(edge);
+        if first <= self.generation {
+            let mut slot = self.slot(first);
+            // Generations first..=generation, at most `cap` of them (so the count fits usize).
+            let count = (self.generation - first + 1) as usize;
+            for _ in 0..count {
+                if let Some(&Some(t)) = self.times.get(slot) {
+                    if t <= now {
+                        last_le_now = last_le_now.max(Some(t));
+                        if t > start {
+                            out.slots.push((slot, t));
+                        }
                     } else {
-                        until = until.min(edge);
+                        first_gt_now = Some(first_gt_now.map_or(t, |f: DateTime<Utc>| f.min(t)));
+                    }
+                    if t <= start {
+                        last_le_start = last_le_start.max(Some(t));
+                    } else {
+                        first_gt_start =
+                            Some(first_gt_start.map_or(t, |f: DateTime<Utc>| f.min(t)));
                     }
                 }
-            }
-            slot += 1;
-            if slot == cap {
-                slot = 0;
+                slot += 1;
+                if slot == cap {
+                    slot = 0;
+                }
             }
         }
-        Some((from, until))
+        out.span = (|| {
+            let mut from = last_le_now.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            if let Some(t) = last_le_start {
+                from = from.max(t.checked_add_signed(window)?);
+            }
+            let mut until = first_gt_now.unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if let Some(t) = first_gt_start {
+                until = until.min(t.checked_add_signed(window)?);
+            }
+            Some((from, until))
+        })();
+    }
+
+    /// Replace `out` with a series' points in the slots of [`Self::window_slots`] (taken on
+    /// this table), oldest first, absent points skipped: what [`Self::history_between`]
+    /// gives for the same window.
+    pub fn window_points(
+        &self,
+        series: &Series,
+        window: &WindowSlots,
+        out: &mut Vec<(DateTime<Utc>, f64)>,
+    ) {
+        out.clear();
+        for &(slot, t) in &window.slots {
+            if let Some(&v) = series.history.get(slot)
+                && !v.is_nan()
+            {
+                out.push((t, v));
+            }
+        }
     }
 
     /// Present series with this name.
