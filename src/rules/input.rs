@@ -73,13 +73,24 @@ pub struct InputBuilder {
     windows: RefCell<Windows>,
 }
 
-/// The ring slots of the last (source, window) a range function read, for this round's
-/// instant. Evaluation walks a bucket in order and a source's series sit together in it, so
-/// one entry serves every series of a table in turn.
+/// The ring slots each range window reads from each source's table at this round's
+/// instant (see [`SeriesTable::window_slots`]), worked out on first use in a round: several
+/// range functions read the same table over the same window (`rate(a_sum[5m]) /
+/// rate(a_count[5m])`). Kept between rounds only to reuse the allocations.
 #[derive(Debug, Default)]
 struct Windows {
-    key: Option<(SourceId, Duration)>,
-    slots: WindowSlots,
+    round: u64,
+    by_source: Vec<SourceWindows>,
+}
+
+/// One source's entries in [`Windows`].
+#[derive(Debug, Default)]
+struct SourceWindows {
+    /// The round the entries are for.
+    round: u64,
+    /// How many entries are in use this round.
+    used: usize,
+    entries: Vec<(Duration, WindowSlots)>,
 }
 
 /// Remembered values of one range function and window over one bucket, by position in the
@@ -140,7 +151,7 @@ impl InputBuilder {
         self.cursors.clear();
         self.cursors.resize(self.buckets.len(), 0);
         // Tables and the instant may have changed since last round.
-        self.windows.get_mut().key = None;
+        self.windows.get_mut().round += 1;
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
         for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
@@ -736,11 +747,11 @@ impl RuleData for StoreData<'_> {
 
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
         out.clear();
-        let Some((table, s)) = self.exporter_series(series) else {
+        let Some(table) = self.table_of(series) else {
             return;
         };
         let windows = self.windows(series, table, window);
-        table.window_points(s, &windows.slots, out);
+        table.window_points_at(series_index(series), &windows, out);
     }
 
     fn range_value(
@@ -783,16 +794,14 @@ impl RuleData for StoreData<'_> {
         {
             return m.value;
         }
-        let Some((table, s)) = self.exporter_series(series) else {
+        let Some(table) = self.table_of(series) else {
             points.clear();
             return f(points);
         };
         let windows = self.windows(series, table, window);
-        table.window_points(s, &windows.slots, points);
+        table.window_points_at(series_index(series), &windows, points);
         let value = f(points);
-        if let (Some(place), Some((from, until))) =
-            (lane.memos.get_mut(pos.1), windows.slots.span())
-        {
+        if let (Some(place), Some((from, until))) = (lane.memos.get_mut(pos.1), windows.span()) {
             *place = Some(RangeMemo {
                 handle: series.handle,
                 generation: table.generation(),
@@ -804,9 +813,26 @@ impl RuleData for StoreData<'_> {
         }
         value
     }
+
+    fn prefetch(&self, series: &InputSeries, window: Duration) {
+        let Some(table) = self.table_of(series) else {
+            return;
+        };
+        let windows = self.windows(series, table, window);
+        table.prefetch(series_index(series), &windows);
+    }
 }
 
 impl<'a> StoreData<'a> {
+    /// The table of an exporter series, without reading the series itself.
+    fn table_of(&self, series: &InputSeries) -> Option<&'a SeriesTable> {
+        if series.handle == SYNTHETIC {
+            return None;
+        }
+        let source = SourceId((series.handle >> 32) as u32);
+        Some(&self.store.source(source)?.table)
+    }
+
     /// (bucket, index in it) of an exporter series of this round's data, found by address:
     /// the evaluator hands back references into the buckets.
     fn position(&self, series: &InputSeries) -> Option<(usize, usize)> {
@@ -838,25 +864,41 @@ impl<'a> StoreData<'a> {
         series: &InputSeries,
         table: &SeriesTable,
         window: Duration,
-    ) -> std::cell::RefMut<'a, Windows> {
-        let key = (SourceId((series.handle >> 32) as u32), window);
+    ) -> std::cell::RefMut<'a, WindowSlots> {
+        let source = (series.handle >> 32) as usize;
         let mut windows = self.windows.borrow_mut();
-        if windows.key != Some(key) {
-            let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-            table.window_slots(w, self.now, &mut windows.slots);
-            windows.key = Some(key);
+        let round = windows.round;
+        if windows.by_source.len() <= source {
+            windows.by_source.resize_with(source + 1, Default::default);
         }
-        windows
+        let entry = &mut windows.by_source[source];
+        if entry.round != round {
+            entry.round = round;
+            entry.used = 0;
+        }
+        let found = entry.entries[..entry.used]
+            .iter()
+            .position(|(w, _)| *w == window);
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let i = entry.used;
+                if i == entry.entries.len() {
+                    entry.entries.push((window, WindowSlots::default()));
+                }
+                let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+                let place = &mut entry.entries[i];
+                place.0 = window;
+                table.window_slots(w, self.now, &mut place.1);
+                entry.used += 1;
+                i
+            }
+        };
+        std::cell::RefMut::map(windows, |w| &mut w.by_source[source].entries[i].1)
     }
+}
 
-    /// The table and series behind an exporter series' handle; `None` for synthetic ones.
-    fn exporter_series(&self, series: &InputSeries) -> Option<(&'a SeriesTable, &'a Series)> {
-        if series.handle == SYNTHETIC {
-            return None;
-        }
-        let source = SourceId((series.handle >> 32) as u32);
-        let idx = (series.handle & 0xffff_ffff) as usize;
-        let table = &self.store.source(source)?.table;
-        Some((table, table.get(idx)?))
-    }
+/// The index in its table of an exporter series (see [`InputBuilder::build`]'s handles).
+fn series_index(series: &InputSeries) -> usize {
+    (series.handle & 0xffff_ffff) as usize
 }
