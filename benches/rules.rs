@@ -131,27 +131,30 @@ fn app_body(scrape: i64) -> String {
     b
 }
 
-/// The fleet's core and the time of its first scrape.
+/// The fleet's core, its clock and how many times each source has been scraped.
 struct Fleet {
     core: Core,
     ids: Vec<SourceId>,
-    t0: chrono::DateTime<Utc>,
-    scrapes: i64,
+    clock: chrono::DateTime<Utc>,
+    scrapes: Vec<i64>,
 }
 
 impl Fleet {
-    /// Scrape every source once more; returns the scrape's time.
-    fn scrape_all(&mut self) -> chrono::DateTime<Utc> {
-        let scrape = self.scrapes;
-        self.scrapes += 1;
-        let at = self.t0 + chrono::Duration::seconds(scrape * 30);
-        let app = app_body(scrape);
+    /// Move the clock on by `secs` and scrape every source `pick` chooses; returns the time.
+    fn scrape(&mut self, secs: i64, pick: impl Fn(SourceId) -> bool) -> chrono::DateTime<Utc> {
+        self.clock += chrono::Duration::seconds(secs);
+        let at = self.clock;
         for &id in &self.ids {
+            if !pick(id) {
+                continue;
+            }
+            let scrape = &mut self.scrapes[id.0 as usize];
+            *scrape += 1;
             let node = (id.0 / 2) as usize % NODES;
             let body = if id.0 % 2 == 0 {
-                node_body(scrape, node)
+                node_body(*scrape, node)
             } else {
-                app.clone()
+                app_body(*scrape)
             };
             self.core.ingest(PollReport {
                 source: id,
@@ -161,6 +164,11 @@ impl Fleet {
             });
         }
         at
+    }
+
+    /// Scrape every source once more, 30 s after the last scrape.
+    fn scrape_all(&mut self) -> chrono::DateTime<Utc> {
+        self.scrape(30, |_| true)
     }
 }
 
@@ -194,11 +202,12 @@ fn fleet() -> Fleet {
         runbooks: Vec::new(),
     };
     let core = Core::new(&settings, RuleSet::default_pack().expect("default pack"));
+    let ids: Vec<SourceId> = settings.sources().map(|s| s.id).collect();
     let mut fleet = Fleet {
         core,
-        ids: settings.sources().map(|s| s.id).collect(),
-        t0: Utc.timestamp_opt(1_795_300_000, 0).single().expect("time"),
-        scrapes: 0,
+        scrapes: vec![0; ids.len()],
+        ids,
+        clock: Utc.timestamp_opt(1_795_300_000, 0).single().expect("time"),
     };
     for _ in 0..SCRAPES {
         fleet.scrape_all();
@@ -245,6 +254,30 @@ fn bench(c: &mut Criterion) {
                 ));
                 start.elapsed()
             })
+        })
+    });
+    // What a round sees in the running console instead: one every second, each after the
+    // scrapes of the last second (every source every 30 s, staggered: 1/30 of the fleet).
+    let mut tick = 0u32;
+    group.bench_function("rules_tick", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                tick += 1;
+                let turn = tick % 30;
+                let now = fleet.scrape(1, |id| id.0 % 30 == turn);
+                let core = &fleet.core;
+                let snapshot = core.store().snapshot(now);
+                let start = Instant::now();
+                let data = input.build(core.store(), &snapshot, now);
+                black_box(watchdeck::rules::eval::evaluate(
+                    core.rules(),
+                    &data,
+                    &snapshot,
+                ));
+                total += start.elapsed();
+            }
+            total
         })
     });
     group.bench_function("round", |b| {

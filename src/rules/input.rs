@@ -73,24 +73,21 @@ pub struct InputBuilder {
     windows: RefCell<Windows>,
 }
 
-/// The ring slots each range window reads from each source's table at this round's
-/// instant (see [`SeriesTable::window_slots`]), worked out on first use in a round: several
-/// range functions read the same table over the same window (`rate(a_sum[5m]) /
-/// rate(a_count[5m])`). Kept between rounds only to reuse the allocations.
+/// The ring slots each range window reads from each source's table (see
+/// [`SeriesTable::window_slots`]), by source id: several range functions read the same
+/// table over the same window (`rate(a_sum[5m]) / rate(a_count[5m])`), and a table not
+/// scraped since an earlier round keeps its slots while the instant stays in their span.
 #[derive(Debug, Default)]
 struct Windows {
-    round: u64,
-    by_source: Vec<SourceWindows>,
+    by_source: Vec<Vec<WindowEntry>>,
 }
 
-/// One source's entries in [`Windows`].
-#[derive(Debug, Default)]
-struct SourceWindows {
-    /// The round the entries are for.
-    round: u64,
-    /// How many entries are in use this round.
-    used: usize,
-    entries: Vec<(Duration, WindowSlots)>,
+#[derive(Debug)]
+struct WindowEntry {
+    window: Duration,
+    /// The table's generation and layout the slots were worked out for.
+    stamp: (u64, u64),
+    slots: WindowSlots,
 }
 
 /// Remembered values of one range function and window over one bucket, by position in the
@@ -147,11 +144,11 @@ impl InputBuilder {
             self.per_source.clear();
             self.ranges.get_mut().clear();
             self.stamps.clear();
+            self.windows.get_mut().by_source.clear();
         }
         self.cursors.clear();
         self.cursors.resize(self.buckets.len(), 0);
-        // Tables and the instant may have changed since last round.
-        self.windows.get_mut().round += 1;
+
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
         for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
@@ -766,9 +763,6 @@ impl RuleData for StoreData<'_> {
             self.history(series, window, points);
             return f(points);
         };
-        let now = self.now;
-        let source = (series.handle >> 32) as usize;
-        let stamp = self.stamps.get(source).copied();
         let mut ranges = self.ranges.borrow_mut();
         let lane = match ranges
             .iter()
@@ -787,10 +781,7 @@ impl RuleData for StoreData<'_> {
         };
         let lane = &mut ranges[lane];
         if let Some(Some(m)) = lane.memos.get(pos.1)
-            && m.handle == series.handle
-            && Some((m.generation, m.layout)) == stamp
-            && m.from <= now
-            && now < m.until
+            && self.current(m, series)
         {
             return m.value;
         }
@@ -814,7 +805,20 @@ impl RuleData for StoreData<'_> {
         value
     }
 
-    fn prefetch(&self, series: &InputSeries, window: Duration) {
+    fn prefetch(&self, series: &InputSeries, window: Duration, func: u8) {
+        let Some(pos) = self.position(series) else {
+            return;
+        };
+        // A remembered value reads nothing from the table.
+        let remembered = self.ranges.borrow().iter().any(|l| {
+            l.slot == pos.0
+                && l.func == func
+                && l.window == window
+                && matches!(l.memos.get(pos.1), Some(Some(m)) if self.current(m, series))
+        });
+        if remembered {
+            return;
+        }
         let Some(table) = self.table_of(series) else {
             return;
         };
@@ -824,6 +828,16 @@ impl RuleData for StoreData<'_> {
 }
 
 impl<'a> StoreData<'a> {
+    /// Whether a remembered range value is this series' value now: same series, its table
+    /// unchanged since, and the instant within the span that sees the same points.
+    fn current(&self, m: &RangeMemo, series: &InputSeries) -> bool {
+        let source = (series.handle >> 32) as usize;
+        m.handle == series.handle
+            && Some(&(m.generation, m.layout)) == self.stamps.get(source)
+            && m.from <= self.now
+            && self.now < m.until
+    }
+
     /// The table of an exporter series, without reading the series itself.
     fn table_of(&self, series: &InputSeries) -> Option<&'a SeriesTable> {
         if series.handle == SYNTHETIC {
@@ -866,35 +880,37 @@ impl<'a> StoreData<'a> {
         window: Duration,
     ) -> std::cell::RefMut<'a, WindowSlots> {
         let source = (series.handle >> 32) as usize;
+        let stamp = (table.generation(), table.layout());
+        let now = self.now;
         let mut windows = self.windows.borrow_mut();
-        let round = windows.round;
         if windows.by_source.len() <= source {
-            windows.by_source.resize_with(source + 1, Default::default);
+            windows.by_source.resize_with(source + 1, Vec::new);
         }
-        let entry = &mut windows.by_source[source];
-        if entry.round != round {
-            entry.round = round;
-            entry.used = 0;
-        }
-        let found = entry.entries[..entry.used]
-            .iter()
-            .position(|(w, _)| *w == window);
-        let i = match found {
+        let entries = &mut windows.by_source[source];
+        let i = match entries.iter().position(|e| e.window == window) {
             Some(i) => i,
             None => {
-                let i = entry.used;
-                if i == entry.entries.len() {
-                    entry.entries.push((window, WindowSlots::default()));
-                }
-                let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-                let place = &mut entry.entries[i];
-                place.0 = window;
-                table.window_slots(w, self.now, &mut place.1);
-                entry.used += 1;
-                i
+                entries.push(WindowEntry {
+                    window,
+                    stamp,
+                    slots: WindowSlots::default(),
+                });
+                // Not yet worked out: no span, so the check below recomputes it.
+                entries.len() - 1
             }
         };
-        std::cell::RefMut::map(windows, |w| &mut w.by_source[source].entries[i].1)
+        let entry = &mut entries[i];
+        let current = entry.stamp == stamp
+            && entry
+                .slots
+                .span()
+                .is_some_and(|(from, until)| from <= now && now < until);
+        if !current {
+            let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+            table.window_slots(w, now, &mut entry.slots);
+            entry.stamp = stamp;
+        }
+        std::cell::RefMut::map(windows, |w| &mut w.by_source[source][i].slots)
     }
 }
 

@@ -548,7 +548,7 @@ impl Evaluator<'_> {
                         touch(&ahead.labels);
                     }
                     if let Some(ahead) = all.get(i + PREFETCH_POINTS_AHEAD) {
-                        self.data.prefetch(ahead, *window);
+                        self.data.prefetch(ahead, *window, range_func as u8);
                     }
                     if !selects(sel, s) {
                         continue;
