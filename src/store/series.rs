@@ -87,6 +87,9 @@ pub struct SeriesTable {
     /// order; NaN where the series was absent. One allocation per table, so that a range
     /// function over a table's series reads neighbouring memory.
     history: Vec<f64>,
+    /// Before this generation the ring may hold a scrape timed before the one preceding
+    /// it (a clock stepped back); from it on, times rise with the generation.
+    unordered_until: u64,
     generation: u64,
     /// Declared TYPE of each metric family, for rate() and `probe`.
     types: FxHashMap<Box<str>, MetricType>,
@@ -103,6 +106,7 @@ impl SeriesTable {
             times: vec![None; capacity.max(2)].into_boxed_slice(),
             keys: vec![NO_TIME; capacity.max(2)].into_boxed_slice(),
             history: Vec::new(),
+            unordered_until: 0,
             generation: 0,
             types: FxHashMap::default(),
             layout: 0,
@@ -124,8 +128,14 @@ impl SeriesTable {
     pub fn ingest(&mut self, body: &str, at: DateTime<Utc>) -> Vec<ParseError> {
         self.generation += 1;
         let slot = self.slot(self.generation);
+        let key = time_key(at);
+        let previous = self.keys[self.slot(self.generation - 1)];
+        if key < previous {
+            // This scrape and the one before it stay in the ring together until then.
+            self.unordered_until = self.generation + self.capacity() as u64;
+        }
         self.times[slot] = Some(at);
-        self.keys[slot] = time_key(at);
+        self.keys[slot] = key;
         let cap = self.capacity();
         for row in self.history.chunks_exact_mut(cap) {
             row[slot] = f64::NAN;
@@ -309,7 +319,37 @@ impl SeriesTable {
         let (mut last_le_start, mut first_gt_start) = ((NO_TIME, 0), (i128::MAX, 0));
         let cap = self.capacity();
         let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
-        if first <= self.generation {
+        if first <= self.generation && self.generation >= self.unordered_until {
+            // Times rise with the generation: walk back from the newest scrape and stop at
+            // the first one at or before `start`, reading only the window's part of the
+            // ring. Descending, the first key seen on each side of a bound is the extreme.
+            let mut slot = self.slot(self.generation);
+            let count = (self.generation - first + 1) as usize;
+            for _ in 0..count {
+                let k = self.keys.get(slot).copied().unwrap_or(NO_TIME);
+                if k == NO_TIME {
+                    break;
+                }
+                if k > now_k {
+                    first_gt_now = (k, slot);
+                    first_gt_start = (k, slot);
+                } else {
+                    if last_le_now.0 == NO_TIME {
+                        last_le_now = (k, slot);
+                    }
+                    if k <= start_k {
+                        last_le_start = (k, slot);
+                        break;
+                    }
+                    first_gt_start = (k, slot);
+                    if let Some(&Some(t)) = self.times.get(slot) {
+                        out.slots.push((slot, t));
+                    }
+                }
+                slot = slot.checked_sub(1).unwrap_or(cap - 1);
+            }
+            out.slots.reverse();
+        } else if first <= self.generation {
             let mut slot = self.slot(first);
             // Generations first..=generation, at most `cap` of them (so the count fits usize).
             let count = (self.generation - first + 1) as usize;
@@ -572,14 +612,24 @@ mod tests {
 
     /// A table's window slots give each series the points `history_between` gives, and the
     /// span they report holds the same slots at every instant inside it (uneven scrape
-    /// times, series absent from some scrapes, a ring that has wrapped).
+    /// times, series absent from some scrapes, a ring that has wrapped; and a clock that
+    /// steps back, before and after that scrape has left the ring).
     #[test]
     fn window_slots_agree_with_history_between() {
+        for (steps, back_at) in [(11, None), (11, Some(8)), (12, Some(3)), (16, Some(8))] {
+            window_slots_case(steps, back_at);
+        }
+    }
+
+    fn window_slots_case(steps: i64, back_at: Option<i64>) {
         let t0 = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
         let mut table = SeriesTable::new(6);
         let mut at = t0;
-        for step in 0..11i64 {
+        for step in 0..steps {
             at += chrono::Duration::milliseconds(700 + 450 * (step % 3));
+            if Some(step) == back_at {
+                at -= chrono::Duration::milliseconds(2_600);
+            }
             let mut body = format!("a {step}\n");
             if step % 4 != 2 {
                 body.push_str(&format!("b{{x=\"1\"}} {}\n", step * 2));
@@ -596,7 +646,7 @@ mod tests {
                 for s in &table.series {
                     table.window_points(s, &window, &mut points);
                     table.history_between(s, now - w, now, &mut expected);
-                    assert_eq!(points, expected, "w={w_ms} offset={offset_ms}");
+                    assert_eq!(points, expected, "w={w_ms} offset={offset_ms} {back_at:?}");
                 }
                 let (from, until) = window.span().expect("span fits");
                 assert!(from <= now && now < until);
