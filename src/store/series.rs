@@ -506,9 +506,9 @@ impl SeriesTable {
 
     /// Replace `out` with the points of a series with `start < time <= end`, oldest first.
     ///
-    /// Rule evaluation calls this for tens of thousands of series per round, so the ring is
-    /// walked with a running slot index (no division per point) and the cheap NaN test
-    /// (absent point) comes before the time comparisons.
+    /// The plain definition of a window's points, one series at a time: rule evaluation
+    /// reads them through [`Self::window_slots`] and [`Self::window_points`], which must
+    /// agree with it (see the tests below).
     pub fn history_between(
         &self,
         series: &Series,
