@@ -159,6 +159,14 @@ pub trait RuleData {
         self.history(series, window, points);
         f(points)
     }
+
+    /// A hint that [`Self::range_value`] will soon be asked for this series, window and
+    /// function: an
+    /// implementation may start loading what that reads, so that the memory latency of one
+    /// series overlaps with the work on the ones before it.
+    fn prefetch(&self, series: &InputSeries, window: Duration, func: u8) {
+        let _ = (series, window, func);
+    }
 }
 
 /// A [`RuleData`] filled by hand: for tests and benchmarks.

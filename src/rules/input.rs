@@ -8,7 +8,8 @@
 //! shared between rounds; the per-name buckets are reused; label strings are interned.
 //! [`StoreData::range_value`] remembers each exporter series' range-function values between
 //! rounds, valid while its table's generation and layout stay the same and the evaluation
-//! instant stays within the span that sees the same points (`SeriesTable::window_span`).
+//! instant stays within the span that sees the same points (`SeriesTable::window_slots`).
+//! Which ring slots a window reads is worked out once per table and window, not per series.
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
@@ -21,7 +22,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::data::{InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
-use crate::store::series::{Series, SeriesTable};
+use crate::store::series::{Series, SeriesTable, WindowSlots};
 use crate::store::{Snapshot, SourceState, Store};
 
 /// Handle of synthetic series (no history).
@@ -68,6 +69,25 @@ pub struct InputBuilder {
     /// Each source's table generation and layout as of this round's build, by source id:
     /// read here so that checking a remembered value touches no table.
     stamps: Vec<(u64, u64)>,
+    /// The last table window worked out (see [`Windows`]).
+    windows: RefCell<Windows>,
+}
+
+/// The ring slots each range window reads from each source's table (see
+/// [`SeriesTable::window_slots`]), by source id: several range functions read the same
+/// table over the same window (`rate(a_sum[5m]) / rate(a_count[5m])`), and a table not
+/// scraped since an earlier round keeps its slots while the instant stays in their span.
+#[derive(Debug, Default)]
+struct Windows {
+    by_source: Vec<Vec<WindowEntry>>,
+}
+
+#[derive(Debug)]
+struct WindowEntry {
+    window: Duration,
+    /// The table's generation and layout the slots were worked out for.
+    stamp: (u64, u64),
+    slots: WindowSlots,
 }
 
 /// Remembered values of one range function and window over one bucket, by position in the
@@ -124,9 +144,11 @@ impl InputBuilder {
             self.per_source.clear();
             self.ranges.get_mut().clear();
             self.stamps.clear();
+            self.windows.get_mut().by_source.clear();
         }
         self.cursors.clear();
         self.cursors.resize(self.buckets.len(), 0);
+
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
         for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
@@ -145,6 +167,8 @@ impl InputBuilder {
             buckets: &self.buckets,
             ranges: &self.ranges,
             stamps: &self.stamps,
+            windows: &self.windows,
+            last_bucket: std::cell::Cell::new(0),
         }
     }
 
@@ -695,6 +719,9 @@ pub struct StoreData<'a> {
     buckets: &'a [Vec<InputSeries>],
     ranges: &'a RefCell<Vec<Lane>>,
     stamps: &'a [(u64, u64)],
+    windows: &'a RefCell<Windows>,
+    /// The bucket [`Self::position`] found last.
+    last_bucket: std::cell::Cell<usize>,
 }
 
 impl StoreData<'_> {
@@ -717,11 +744,11 @@ impl RuleData for StoreData<'_> {
 
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
         out.clear();
-        let Some((table, s)) = self.exporter_series(series) else {
+        let Some(table) = self.table_of(series) else {
             return;
         };
-        let start = self.now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        table.history_between(s, start, self.now, out);
+        let windows = self.windows(series, table, window);
+        table.window_points_at(series_index(series), &windows, out);
     }
 
     fn range_value(
@@ -736,9 +763,6 @@ impl RuleData for StoreData<'_> {
             self.history(series, window, points);
             return f(points);
         };
-        let now = self.now;
-        let source = (series.handle >> 32) as usize;
-        let stamp = self.stamps.get(source).copied();
         let mut ranges = self.ranges.borrow_mut();
         let lane = match ranges
             .iter()
@@ -757,22 +781,18 @@ impl RuleData for StoreData<'_> {
         };
         let lane = &mut ranges[lane];
         if let Some(Some(m)) = lane.memos.get(pos.1)
-            && m.handle == series.handle
-            && Some((m.generation, m.layout)) == stamp
-            && m.from <= now
-            && now < m.until
+            && self.current(m, series)
         {
             return m.value;
         }
-        self.history(series, window, points);
-        let value = f(points);
-        let Some((table, s)) = self.exporter_series(series) else {
-            return value;
+        let Some(table) = self.table_of(series) else {
+            points.clear();
+            return f(points);
         };
-        let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        if let (Some(place), Some((from, until))) =
-            (lane.memos.get_mut(pos.1), table.window_span(s, w, now))
-        {
+        let windows = self.windows(series, table, window);
+        table.window_points_at(series_index(series), &windows, points);
+        let value = f(points);
+        if let (Some(place), Some((from, until))) = (lane.memos.get_mut(pos.1), windows.span()) {
             *place = Some(RangeMemo {
                 handle: series.handle,
                 generation: table.generation(),
@@ -784,9 +804,49 @@ impl RuleData for StoreData<'_> {
         }
         value
     }
+
+    fn prefetch(&self, series: &InputSeries, window: Duration, func: u8) {
+        let Some(pos) = self.position(series) else {
+            return;
+        };
+        // A remembered value reads nothing from the table.
+        let remembered = self.ranges.borrow().iter().any(|l| {
+            l.slot == pos.0
+                && l.func == func
+                && l.window == window
+                && matches!(l.memos.get(pos.1), Some(Some(m)) if self.current(m, series))
+        });
+        if remembered {
+            return;
+        }
+        let Some(table) = self.table_of(series) else {
+            return;
+        };
+        let windows = self.windows(series, table, window);
+        table.prefetch(series_index(series), &windows);
+    }
 }
 
 impl<'a> StoreData<'a> {
+    /// Whether a remembered range value is this series' value now: same series, its table
+    /// unchanged since, and the instant within the span that sees the same points.
+    fn current(&self, m: &RangeMemo, series: &InputSeries) -> bool {
+        let source = (series.handle >> 32) as usize;
+        m.handle == series.handle
+            && Some(&(m.generation, m.layout)) == self.stamps.get(source)
+            && m.from <= self.now
+            && self.now < m.until
+    }
+
+    /// The table of an exporter series, without reading the series itself.
+    fn table_of(&self, series: &InputSeries) -> Option<&'a SeriesTable> {
+        if series.handle == SYNTHETIC {
+            return None;
+        }
+        let source = SourceId((series.handle >> 32) as u32);
+        Some(&self.store.source(source)?.table)
+    }
+
     /// (bucket, index in it) of an exporter series of this round's data, found by address:
     /// the evaluator hands back references into the buckets.
     fn position(&self, series: &InputSeries) -> Option<(usize, usize)> {
@@ -795,22 +855,66 @@ impl<'a> StoreData<'a> {
         }
         let addr = series as *const InputSeries as usize;
         let size = std::mem::size_of::<InputSeries>();
-        self.buckets.iter().enumerate().find_map(|(slot, b)| {
+        let within = |slot: usize| {
+            let b = self.buckets.get(slot)?;
             let start = b.as_ptr() as usize;
             let end = start + b.len() * size;
             (addr >= start && addr < end && (addr - start).is_multiple_of(size))
                 .then(|| (slot, (addr - start) / size))
-        })
+        };
+        // A range function asks for every series of one bucket in turn: try that one first.
+        if let Some(found) = within(self.last_bucket.get()) {
+            return Some(found);
+        }
+        let found = (0..self.buckets.len()).find_map(within)?;
+        self.last_bucket.set(found.0);
+        Some(found)
     }
 
-    /// The table and series behind an exporter series' handle; `None` for synthetic ones.
-    fn exporter_series(&self, series: &InputSeries) -> Option<(&'a SeriesTable, &'a Series)> {
-        if series.handle == SYNTHETIC {
-            return None;
+    /// The ring slots `window` reads from the table of an exporter series at this round's
+    /// instant, worked out when the previous call was for another table or window.
+    fn windows(
+        &self,
+        series: &InputSeries,
+        table: &SeriesTable,
+        window: Duration,
+    ) -> std::cell::RefMut<'a, WindowSlots> {
+        let source = (series.handle >> 32) as usize;
+        let stamp = (table.generation(), table.layout());
+        let now = self.now;
+        let mut windows = self.windows.borrow_mut();
+        if windows.by_source.len() <= source {
+            windows.by_source.resize_with(source + 1, Vec::new);
         }
-        let source = SourceId((series.handle >> 32) as u32);
-        let idx = (series.handle & 0xffff_ffff) as usize;
-        let table = &self.store.source(source)?.table;
-        Some((table, table.get(idx)?))
+        let entries = &mut windows.by_source[source];
+        let i = match entries.iter().position(|e| e.window == window) {
+            Some(i) => i,
+            None => {
+                entries.push(WindowEntry {
+                    window,
+                    stamp,
+                    slots: WindowSlots::default(),
+                });
+                // Not yet worked out: no span, so the check below recomputes it.
+                entries.len() - 1
+            }
+        };
+        let entry = &mut entries[i];
+        let current = entry.stamp == stamp
+            && entry
+                .slots
+                .span()
+                .is_some_and(|(from, until)| from <= now && now < until);
+        if !current {
+            let w = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+            table.window_slots(w, now, &mut entry.slots);
+            entry.stamp = stamp;
+        }
+        std::cell::RefMut::map(windows, |w| &mut w.by_source[source][i].slots)
     }
+}
+
+/// The index in its table of an exporter series (see [`InputBuilder::build`]'s handles).
+fn series_index(series: &InputSeries) -> usize {
+    (series.handle & 0xffff_ffff) as usize
 }

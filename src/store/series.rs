@@ -27,8 +27,8 @@ pub struct Series {
     pub timestamp_ms: Option<i64>,
     /// The scrape generation this series was last seen in.
     last_seen: u64,
-    /// Values by scrape slot (see [`SeriesTable::times`]); NaN where the series was absent.
-    history: Box<[f64]>,
+    /// Its position in the table: its row of [`SeriesTable::history`].
+    index: u32,
 }
 
 impl Series {
@@ -57,6 +57,22 @@ impl Series {
     }
 }
 
+/// What [`SeriesTable::window_slots`] found: the ring slots inside a window, oldest first,
+/// and the instants over which they stay the same.
+#[derive(Debug, Clone, Default)]
+pub struct WindowSlots {
+    slots: Vec<(usize, DateTime<Utc>)>,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl WindowSlots {
+    /// `[from, until)`: the instants at which the window holds the same slots; `None` when a
+    /// boundary does not fit a `DateTime` (then nothing should be remembered).
+    pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.span
+    }
+}
+
 /// Every series of one source, and the times of its recent scrapes.
 #[derive(Debug, Clone)]
 pub struct SeriesTable {
@@ -64,6 +80,16 @@ pub struct SeriesTable {
     series: Vec<Series>,
     /// Scrape times by slot; `generation % capacity` is the slot of the latest scrape.
     times: Box<[Option<DateTime<Utc>>]>,
+    /// The same times as [`time_key`]s ([`NO_TIME`] for none), which compare in a couple of
+    /// instructions where `DateTime`s compare field by field.
+    keys: Box<[i128]>,
+    /// Every series' values by scrape slot, one row of `capacity` per series in series
+    /// order; NaN where the series was absent. One allocation per table, so that a range
+    /// function over a table's series reads neighbouring memory.
+    history: Vec<f64>,
+    /// Before this generation the ring may hold a scrape timed before the one preceding
+    /// it (a clock stepped back); from it on, times rise with the generation.
+    unordered_until: u64,
     generation: u64,
     /// Declared TYPE of each metric family, for rate() and `probe`.
     types: FxHashMap<Box<str>, MetricType>,
@@ -78,6 +104,9 @@ impl SeriesTable {
             index: FxHashMap::default(),
             series: Vec::new(),
             times: vec![None; capacity.max(2)].into_boxed_slice(),
+            keys: vec![NO_TIME; capacity.max(2)].into_boxed_slice(),
+            history: Vec::new(),
+            unordered_until: 0,
             generation: 0,
             types: FxHashMap::default(),
             layout: 0,
@@ -99,9 +128,17 @@ impl SeriesTable {
     pub fn ingest(&mut self, body: &str, at: DateTime<Utc>) -> Vec<ParseError> {
         self.generation += 1;
         let slot = self.slot(self.generation);
+        let key = time_key(at);
+        let previous = self.keys[self.slot(self.generation - 1)];
+        if key < previous {
+            // This scrape and the one before it stay in the ring together until then.
+            self.unordered_until = self.generation + self.capacity() as u64;
+        }
         self.times[slot] = Some(at);
-        for s in &mut self.series {
-            s.history[slot] = f64::NAN;
+        self.keys[slot] = key;
+        let cap = self.capacity();
+        for row in self.history.chunks_exact_mut(cap) {
+            row[slot] = f64::NAN;
         }
         let mut visitor = Ingest {
             table: self,
@@ -123,7 +160,20 @@ impl SeriesTable {
         {
             return;
         }
+        let cap = self.capacity();
+        let mut kept = 0;
+        for i in 0..self.series.len() {
+            if generation - self.series[i].last_seen < horizon {
+                self.history.copy_within(i * cap..(i + 1) * cap, kept * cap);
+                kept += 1;
+            }
+        }
+        self.history.truncate(kept * cap);
         self.series.retain(|s| generation - s.last_seen < horizon);
+        for (i, s) in self.series.iter_mut().enumerate() {
+            // Fits u32, as every series index (see below).
+            s.index = i as u32;
+        }
         self.layout += 1;
         self.index.clear();
         for (i, s) in self.series.iter().enumerate() {
@@ -148,6 +198,7 @@ impl SeriesTable {
     fn upsert(&mut self, sample: &SampleRef<'_, '_>) {
         let h = key_hash(sample.name, sample.labels);
         let slot = self.slot(self.generation);
+        let cap = self.capacity();
         if let Some(ids) = self.index.get(&h) {
             for &id in ids {
                 let s = &mut self.series[id as usize];
@@ -155,7 +206,9 @@ impl SeriesTable {
                     s.value = sample.value;
                     s.timestamp_ms = sample.timestamp_ms;
                     s.last_seen = self.generation;
-                    s.history[slot] = sample.value;
+                    if let Some(v) = self.history.get_mut(id as usize * cap + slot) {
+                        *v = sample.value;
+                    }
                     return;
                 }
             }
@@ -180,9 +233,10 @@ impl SeriesTable {
                 .map(|l| l.value.as_ref().into())
                 .collect()
         });
-        let mut history = vec![f64::NAN; self.capacity()].into_boxed_slice();
-        history[slot] = sample.value;
         let id = self.series.len() as u32;
+        let row = self.history.len();
+        self.history.resize(row + cap, f64::NAN);
+        self.history[row + slot] = sample.value;
         self.series.push(Series {
             name: sample.name.into(),
             labels,
@@ -190,7 +244,7 @@ impl SeriesTable {
             value: sample.value,
             timestamp_ms: sample.timestamp_ms,
             last_seen: self.generation,
-            history,
+            index: id,
         });
         self.index.entry(h).or_default().push(id);
     }
@@ -234,45 +288,150 @@ impl SeriesTable {
         self.generation
     }
 
-    /// The span of evaluation instants over which [`Self::history_between`]`(series, now -
-    /// window, now)` returns the same points as at `now`: `[from, until)`. `None` when a
-    /// boundary does not fit a `DateTime` (then nothing should be remembered).
+    /// The slots of the ring a window `(now - window, now]` reads, for every series of this
+    /// table at once: scrape times belong to the table, so which slots fall inside depends
+    /// on the table alone, and range functions over thousands of series of a few tables
+    /// work it out once per table instead of once per series. `out` is reused.
     ///
-    /// A point at `t` is inside at instant `n` when `t <= n < t + window`, so the result can
-    /// only change when `n` crosses some present point's `t` or `t + window`; the span runs
-    /// from the latest such boundary at or before `now` to the first one after it.
-    pub fn window_span(
+    /// Also the span of instants `[from, until)` over which the same slots are inside: a
+    /// point at `t` is inside at instant `n` when `t <= n < t + window`, so the slots can
+    /// only change when `n` crosses some scrape's `t` or `t + window`. Every scrape of the
+    /// ring counts, present in a given series or not, so the span is never wider than the
+    /// one over which that series' points stay the same.
+    pub fn window_slots(
         &self,
-        series: &Series,
         window: chrono::Duration,
         now: DateTime<Utc>,
-    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        let (mut from, mut until) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        out: &mut WindowSlots,
+    ) {
+        out.slots.clear();
+        // A window reaching before the representable past takes the whole ring.
+        let start = now
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        // The span's boundaries are the latest `t` and `t + window` at or before `now` and
+        // the earliest after it. `t + window <= now` exactly when `t <= start`, so only the
+        // extreme `t` on each side of `start` and of `now` are needed, and the window is
+        // added twice per table rather than twice per scrape (date arithmetic is slow).
+        let (now_k, start_k) = (time_key(now), time_key(start));
+        // (key, slot) of the extremes; NO_TIME (below every real key) and i128::MAX for none.
+        let (mut last_le_now, mut first_gt_now) = ((NO_TIME, 0), (i128::MAX, 0));
+        let (mut last_le_start, mut first_gt_start) = ((NO_TIME, 0), (i128::MAX, 0));
         let cap = self.capacity();
         let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
-        if first > self.generation {
-            return Some((from, until));
-        }
-        let mut slot = self.slot(first);
-        let count = (self.generation - first + 1) as usize;
-        for _ in 0..count {
-            if let (Some(&v), Some(&Some(t))) = (series.history.get(slot), self.times.get(slot))
-                && !v.is_nan()
-            {
-                for edge in [t, t.checked_add_signed(window)?] {
-                    if edge <= now {
-                        from = from.max(edge);
-                    } else {
-                        until = until.min(edge);
+        if first <= self.generation && self.generation >= self.unordered_until {
+            // Times rise with the generation: walk back from the newest scrape and stop at
+            // the first one at or before `start`, reading only the window's part of the
+            // ring. Descending, the first key seen on each side of a bound is the extreme.
+            let mut slot = self.slot(self.generation);
+            let count = (self.generation - first + 1) as usize;
+            for _ in 0..count {
+                let k = self.keys.get(slot).copied().unwrap_or(NO_TIME);
+                if k == NO_TIME {
+                    break;
+                }
+                if k > now_k {
+                    first_gt_now = (k, slot);
+                    first_gt_start = (k, slot);
+                } else {
+                    if last_le_now.0 == NO_TIME {
+                        last_le_now = (k, slot);
+                    }
+                    if k <= start_k {
+                        last_le_start = (k, slot);
+                        break;
+                    }
+                    first_gt_start = (k, slot);
+                    if let Some(&Some(t)) = self.times.get(slot) {
+                        out.slots.push((slot, t));
                     }
                 }
+                slot = slot.checked_sub(1).unwrap_or(cap - 1);
             }
-            slot += 1;
-            if slot == cap {
-                slot = 0;
+            out.slots.reverse();
+        } else if first <= self.generation {
+            let mut slot = self.slot(first);
+            // Generations first..=generation, at most `cap` of them (so the count fits usize).
+            let count = (self.generation - first + 1) as usize;
+            for _ in 0..count {
+                let k = self.keys.get(slot).copied().unwrap_or(NO_TIME);
+                if k != NO_TIME {
+                    if k <= now_k {
+                        last_le_now = last_le_now.max((k, slot));
+                        if k > start_k
+                            && let Some(&Some(t)) = self.times.get(slot)
+                        {
+                            out.slots.push((slot, t));
+                        }
+                    } else {
+                        first_gt_now = first_gt_now.min((k, slot));
+                    }
+                    if k <= start_k {
+                        last_le_start = last_le_start.max((k, slot));
+                    } else {
+                        first_gt_start = first_gt_start.min((k, slot));
+                    }
+                }
+                slot += 1;
+                if slot == cap {
+                    slot = 0;
+                }
             }
         }
-        Some((from, until))
+        let at = |(k, slot): (i128, usize)| {
+            (k != NO_TIME && k != i128::MAX)
+                .then(|| self.times.get(slot).copied().flatten())
+                .flatten()
+        };
+        let (last_le_now, first_gt_now) = (at(last_le_now), at(first_gt_now));
+        let (last_le_start, first_gt_start) = (at(last_le_start), at(first_gt_start));
+        out.span = (|| {
+            let mut from = last_le_now.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            if let Some(t) = last_le_start {
+                from = from.max(t.checked_add_signed(window)?);
+            }
+            let mut until = first_gt_now.unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if let Some(t) = first_gt_start {
+                until = until.min(t.checked_add_signed(window)?);
+            }
+            Some((from, until))
+        })();
+    }
+
+    /// Replace `out` with a series' points in the slots of [`Self::window_slots`] (taken on
+    /// this table), oldest first, absent points skipped: what [`Self::history_between`]
+    /// gives for the same window.
+    pub fn window_points(
+        &self,
+        series: &Series,
+        window: &WindowSlots,
+        out: &mut Vec<(DateTime<Utc>, f64)>,
+    ) {
+        self.window_points_at(series.index as usize, window, out);
+    }
+
+    /// [`Self::window_points`] for the series at `index` (see [`Self::present_indexed`]),
+    /// without reading the series itself: one cache miss fewer per series in range
+    /// functions over thousands of them.
+    pub fn window_points_at(
+        &self,
+        index: usize,
+        window: &WindowSlots,
+        out: &mut Vec<(DateTime<Utc>, f64)>,
+    ) {
+        out.clear();
+        let cap = self.capacity();
+        let row = self
+            .history
+            .get(index * cap..(index + 1) * cap)
+            .unwrap_or(&[]);
+        for &(slot, t) in &window.slots {
+            if let Some(&v) = row.get(slot)
+                && !v.is_nan()
+            {
+                out.push((t, v));
+            }
+        }
     }
 
     /// Present series with this name.
@@ -307,6 +466,25 @@ impl SeriesTable {
         self.series.is_empty()
     }
 
+    /// A series' values by slot (empty for a series of another table).
+    fn row(&self, series: &Series) -> &[f64] {
+        let cap = self.capacity();
+        let start = series.index as usize * cap;
+        self.history.get(start..start + cap).unwrap_or(&[])
+    }
+
+    /// Start loading the values of the series at `index` (the slots of the latest scrape
+    /// and of the window's oldest point) into cache without waiting for them: range
+    /// functions read one table after another, and each row is a cache miss otherwise.
+    pub fn prefetch(&self, index: usize, window: &WindowSlots) {
+        let cap = self.capacity();
+        let row = index * cap;
+        if let Some(&(slot, _)) = window.slots.first() {
+            std::hint::black_box(self.history.get(row + slot));
+        }
+        std::hint::black_box(self.history.get(row + self.slot(self.generation)));
+    }
+
     /// Time of the latest scrape.
     pub fn last_scrape(&self) -> Option<DateTime<Utc>> {
         self.times[self.slot(self.generation)]
@@ -320,7 +498,7 @@ impl SeriesTable {
             .filter_map(|g| {
                 let slot = self.slot(g);
                 let t = self.times[slot]?;
-                let v = series.history[slot];
+                let v = *self.row(series).get(slot)?;
                 (!v.is_nan()).then_some((t, v))
             })
             .collect()
@@ -328,9 +506,9 @@ impl SeriesTable {
 
     /// Replace `out` with the points of a series with `start < time <= end`, oldest first.
     ///
-    /// Rule evaluation calls this for tens of thousands of series per round, so the ring is
-    /// walked with a running slot index (no division per point) and the cheap NaN test
-    /// (absent point) comes before the time comparisons.
+    /// The plain definition of a window's points, one series at a time: rule evaluation
+    /// reads them through [`Self::window_slots`] and [`Self::window_points`], which must
+    /// agree with it (see the tests below).
     pub fn history_between(
         &self,
         series: &Series,
@@ -347,7 +525,7 @@ impl SeriesTable {
         let mut slot = self.slot(first);
         // Generations first..=generation, at most `cap` of them (so the count fits usize).
         let count = (self.generation - first + 1) as usize;
-        let history = &series.history[..cap.min(series.history.len())];
+        let history = self.row(series);
         for _ in 0..count {
             if let (Some(&v), Some(&Some(t))) = (history.get(slot), self.times.get(slot))
                 && !v.is_nan()
@@ -407,6 +585,15 @@ impl<'a> Visitor<'a> for Ingest<'_> {
     }
 }
 
+/// The key of "no scrape in this slot": below every real time's key.
+const NO_TIME: i128 = i128::MIN;
+
+/// A time as one number ordered as `DateTime`s are: seconds since the epoch, then the
+/// fraction, which chrono lets reach 2·10⁹ ns in a leap second (hence the 2·10⁹ stride).
+fn time_key(t: DateTime<Utc>) -> i128 {
+    i128::from(t.timestamp()) * 2_000_000_000 + i128::from(t.timestamp_subsec_nanos())
+}
+
 fn key_hash(name: &str, labels: &[Label<'_>]) -> u64 {
     let mut h = FxHasher::default();
     name.hash(&mut h);
@@ -415,4 +602,89 @@ fn key_hash(name: &str, labels: &[Label<'_>]) -> u64 {
         l.value.as_ref().hash(&mut h);
     }
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// A table's window slots give each series the points `history_between` gives, and the
+    /// span they report holds the same slots at every instant inside it (uneven scrape
+    /// times, series absent from some scrapes, a ring that has wrapped; and a clock that
+    /// steps back, before and after that scrape has left the ring).
+    #[test]
+    fn window_slots_agree_with_history_between() {
+        for (steps, back_at) in [(11, None), (11, Some(8)), (12, Some(3)), (16, Some(8))] {
+            window_slots_case(steps, back_at);
+        }
+    }
+
+    fn window_slots_case(steps: i64, back_at: Option<i64>) {
+        let t0 = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+        let mut table = SeriesTable::new(6);
+        let mut at = t0;
+        for step in 0..steps {
+            at += chrono::Duration::milliseconds(700 + 450 * (step % 3));
+            if Some(step) == back_at {
+                at -= chrono::Duration::milliseconds(2_600);
+            }
+            let mut body = format!("a {step}\n");
+            if step % 4 != 2 {
+                body.push_str(&format!("b{{x=\"1\"}} {}\n", step * 2));
+            }
+            table.ingest(&body, at);
+        }
+        let mut window = WindowSlots::default();
+        let (mut points, mut expected) = (Vec::new(), Vec::new());
+        for w_ms in [500i64, 1_000, 2_500, 60_000] {
+            let w = chrono::Duration::milliseconds(w_ms);
+            for offset_ms in (-4_000i64..3_000).step_by(125) {
+                let now = at + chrono::Duration::milliseconds(offset_ms);
+                table.window_slots(w, now, &mut window);
+                for s in &table.series {
+                    table.window_points(s, &window, &mut points);
+                    table.history_between(s, now - w, now, &mut expected);
+                    assert_eq!(points, expected, "w={w_ms} offset={offset_ms} {back_at:?}");
+                }
+                let (from, until) = window.span().expect("span fits");
+                assert!(from <= now && now < until);
+                let slots = window.slots.clone();
+                let mut other = WindowSlots::default();
+                for probe in [from, until - chrono::Duration::nanoseconds(1)] {
+                    table.window_slots(w, probe, &mut other);
+                    assert_eq!(other.slots, slots, "w={w_ms} offset={offset_ms} at {probe}");
+                }
+                // Just outside the span, the slots differ (it is not narrower than needed
+                // for a table whose series are all present).
+                if until < DateTime::<Utc>::MAX_UTC {
+                    table.window_slots(w, until, &mut other);
+                    assert_ne!(other.slots, slots);
+                }
+            }
+        }
+    }
+
+    /// Evicting a long-gone series moves the others' rows: their histories stay theirs.
+    #[test]
+    fn eviction_keeps_the_other_series_history() {
+        let t0 = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+        let mut table = SeriesTable::new(3);
+        let at = |i: i64| t0 + chrono::Duration::seconds(i);
+        table.ingest("gone 1\nkept 10\n", at(0));
+        for i in 1..6 {
+            table.ingest(&format!("kept {}\n", 10 + i), at(i));
+        }
+        assert_eq!(table.len(), 1, "the vanished series was evicted");
+        let kept = table.get(0).expect("kept");
+        assert_eq!(&*kept.name, "kept");
+        assert_eq!(
+            table.history(kept),
+            vec![(at(3), 13.0), (at(4), 14.0), (at(5), 15.0)]
+        );
+        table.ingest("kept 16\nnew 7\n", at(6));
+        let new = table.get(1).expect("new");
+        assert_eq!(table.history(new), vec![(at(6), 7.0)]);
+    }
 }

@@ -540,7 +540,19 @@ impl Evaluator<'_> {
                 let mut out = Vec::new();
                 let mut points = Vec::new();
                 let f = |p: &[(DateTime<Utc>, f64)]| over_time(range_func, p);
-                for s in self.matching_series(sel) {
+                let all = self.data.series(&sel.name);
+                for (i, s) in all.iter().enumerate() {
+                    // As in `matching_series`, plus the series' points: each read of a
+                    // series' history is a cache miss into the store otherwise.
+                    if let Some(ahead) = all.get(i + PREFETCH_AHEAD) {
+                        touch(&ahead.labels);
+                    }
+                    if let Some(ahead) = all.get(i + PREFETCH_POINTS_AHEAD) {
+                        self.data.prefetch(ahead, *window, range_func as u8);
+                    }
+                    if !selects(sel, s) {
+                        continue;
+                    }
                     let Some(value) =
                         self.data
                             .range_value(s, *window, range_func as u8, &mut points, &f)
@@ -564,6 +576,10 @@ impl Evaluator<'_> {
 
 /// How many series ahead [`Evaluator::matching_series`] touches label sets.
 const PREFETCH_AHEAD: usize = 8;
+
+/// How many series ahead range functions ask for the points (a chain of two misses: the
+/// table, then the series' row).
+const PREFETCH_POINTS_AHEAD: usize = 16;
 
 /// Start loading a label set into cache without waiting for it: a plain read whose value
 /// nothing depends on, so the processor carries on while the miss is served.
