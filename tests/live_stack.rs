@@ -11,26 +11,28 @@
 //! Ignored by a plain `cargo test`; `.ci/run` brings the stack up and runs
 //! `cargo test --test live_stack -- --ignored --test-threads=1`.
 
+mod console;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console::{dispatch_and_wait, key, select_alert_row as select};
+use crossterm::event::KeyCode;
 use watchdeck::clock::SystemClock;
 use watchdeck::config::settings::SourceKind;
 use watchdeck::config::{self, Settings};
 use watchdeck::engine::{Core, Situation};
 use watchdeck::incident::{DisplayState, Incident, IncidentId, Severity};
 use watchdeck::rules::RuleSet;
+use watchdeck::runbook::Termination;
 use watchdeck::runbook::runner::{Runner, RunnerConfig};
-use watchdeck::runbook::{RunEvent, Termination};
 use watchdeck::source::http::HttpClients;
 use watchdeck::store::model::{LinkState, ReplicationKind, ReplicationLink, SourceHealth};
-use watchdeck::ui::RunDispatch;
-use watchdeck::ui::alerts::{self, Row};
-use watchdeck::ui::app::{App, AppOptions, Mode, Tab};
+use watchdeck::ui::alerts::Row;
+use watchdeck::ui::app::{App, AppOptions, Mode};
 
 /// Every source in config/live-stack.toml polls at this interval.
 const POLL: Duration = Duration::from_secs(2);
@@ -733,70 +735,6 @@ async fn postgres_replica_stopped_opens_replication_stopped_then_resolves() {
 
 // --- the Alertmanager silence round trip, through the console's `z` and the real runner --
 
-fn key(app: &mut App, code: KeyCode) {
-    app.key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-/// Move the Alerts tab's selection to the first row `pick` accepts.
-fn select(app: &mut App, pick: impl Fn(&Row<'_>) -> bool) {
-    for _ in 0..3 {
-        if matches!(app.mode, Mode::Normal) {
-            break;
-        }
-        key(app, KeyCode::Esc);
-    }
-    key(app, KeyCode::Char('6'));
-    assert_eq!(app.tab, Tab::Alerts);
-    key(app, KeyCode::Char('g'));
-    for _ in 0..200 {
-        if let Some(r) = app.selected_record().and_then(|i| alerts::row(app, i))
-            && pick(&r)
-        {
-            return;
-        }
-        key(app, KeyCode::Char('j'));
-    }
-    panic!("no such row on the Alerts tab");
-}
-
-/// Send what the app ordered and wait for the run to finish: (termination, output lines).
-async fn run(
-    app: &mut App,
-    runner: &Runner,
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
-) -> (Termination, Vec<String>) {
-    let mut dispatch = RunDispatch::default();
-    dispatch.dispatch(app, Some(runner));
-    assert!(
-        matches!(app.mode, Mode::RunOutput { .. }),
-        "{:?} / {:?}",
-        app.mode,
-        app.status
-    );
-    let termination = loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
-            .await
-            .expect("the run finishes")
-            .expect("events");
-        let done = match &event {
-            RunEvent::Finished { outcome, .. } => Some(outcome.termination.clone()),
-            RunEvent::Refused { reason, .. } => panic!("refused: {reason}"),
-            _ => None,
-        };
-        app.run_event(event);
-        if let Some(t) = done {
-            break t;
-        }
-    };
-    let output = app
-        .runs
-        .all()
-        .last()
-        .map(|r| r.lines.iter().map(|(_, l)| l.clone()).collect())
-        .unwrap_or_default();
-    (termination, output)
-}
-
 /// Expire a silence behind the console's back (the guard's repair).
 struct ExpireSilence(Arc<std::sync::Mutex<Option<String>>>);
 
@@ -871,7 +809,7 @@ async fn alertmanager_silence_round_trip_from_the_console() {
     key(&mut app, KeyCode::Tab); // Cancel
     key(&mut app, KeyCode::Tab); // Run
     key(&mut app, KeyCode::Enter);
-    let (termination, output) = run(&mut app, &runner, &mut events).await;
+    let (termination, output) = dispatch_and_wait(&mut app, &runner, &mut events).await;
     assert_eq!(termination, Termination::Http { status: 200 }, "{output:?}");
     let id = output
         .iter()
@@ -912,7 +850,7 @@ async fn alertmanager_silence_round_trip_from_the_console() {
     assert_eq!(d.runbook, "alertmanager:expire");
     key(&mut app, KeyCode::Tab); // Run
     key(&mut app, KeyCode::Enter);
-    let (termination, output) = run(&mut app, &runner, &mut events).await;
+    let (termination, output) = dispatch_and_wait(&mut app, &runner, &mut events).await;
     assert_eq!(termination, Termination::Http { status: 200 }, "{output:?}");
     if let Ok(mut g) = created.lock() {
         *g = None;

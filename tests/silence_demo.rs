@@ -5,12 +5,15 @@
 //! alert notifies again; Alertmanager's refusals are shown as they came; an incident an
 //! alert opened offers the same dialog, recorded on its timeline; read-only refuses.
 
+mod console;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console::{key, type_text};
+use crossterm::event::KeyCode;
 use watchdeck::clock::{Clock, ManualClock};
 use watchdeck::config::settings::SourceKind;
 use watchdeck::config::{self, Settings};
@@ -22,9 +25,8 @@ use watchdeck::rules::eval::EXTERNAL_ALERT_RULE;
 use watchdeck::runbook::runner::{Runner, RunnerConfig};
 use watchdeck::runbook::{RunEvent, Termination};
 use watchdeck::source::http::HttpClients;
-use watchdeck::ui::RunDispatch;
 use watchdeck::ui::alerts::{self, Row};
-use watchdeck::ui::app::{App, AppOptions, Mode, StatusKind, Tab};
+use watchdeck::ui::app::{App, AppOptions, Mode, StatusKind};
 
 const STEP: u64 = 5;
 
@@ -112,83 +114,12 @@ impl Sim {
 
     /// Hand the app's orders to the runner and wait for the run to finish.
     async fn dispatch_and_wait(&mut self, app: &mut App) -> (Termination, Vec<String>) {
-        let mut dispatch = RunDispatch::default();
-        dispatch.dispatch(app, Some(&self.runner));
-        assert!(
-            matches!(app.mode, Mode::RunOutput { .. }),
-            "{:?} / {:?}",
-            app.mode,
-            app.status
-        );
-        let termination = loop {
-            let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
-                .await
-                .expect("the run finishes")
-                .expect("events");
-            let done = match &event {
-                RunEvent::Finished { outcome, .. } => Some(outcome.termination.clone()),
-                RunEvent::Refused { reason, .. } => panic!("refused: {reason}"),
-                _ => None,
-            };
-            app.run_event(event);
-            if let Some(t) = done {
-                break t;
-            }
-        };
-        let output = app.runs.all()[0]
-            .lines
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
-        (termination, output)
+        console::dispatch_and_wait(app, &self.runner, &mut self.events).await
     }
 }
 
-fn key(app: &mut App, code: KeyCode) {
-    app.key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        key(app, KeyCode::Char(c));
-    }
-}
-
-/// Move the Alerts tab's selection to the first row `pick` accepts.
 fn select(app: &mut App, pick: impl Fn(&Row<'_>) -> bool) {
-    // Leave the output pane of a finished run first, as a person would.
-    for _ in 0..3 {
-        if matches!(app.mode, Mode::Normal) {
-            break;
-        }
-        key(app, KeyCode::Esc);
-    }
-    assert!(matches!(app.mode, Mode::Normal), "{:?}", app.mode);
-    key(app, KeyCode::Char('6'));
-    assert_eq!(app.tab, Tab::Alerts);
-    key(app, KeyCode::Char('g'));
-    for _ in 0..200 {
-        if let Some(r) = app.selected_record().and_then(|i| alerts::row(app, i))
-            && pick(&r)
-        {
-            return;
-        }
-        key(app, KeyCode::Char('j'));
-    }
-    let rows: Vec<String> = (0..app.tab.listing().len(app))
-        .map(|i| match alerts::row(app, i) {
-            Some(Row::Alert(a)) => format!("alert {} {:?}", a.name, a.silenced_by),
-            Some(Row::Silence(s)) => format!("silence {} {}", s.id, s.created_by),
-            None => "none".into(),
-        })
-        .collect();
-    panic!(
-        "no such row in {rows:#?} (selected {:?}, view {:?} at {}) mode {:?}",
-        app.selected_record(),
-        app.view().rows,
-        app.selected(),
-        app.mode
-    );
+    console::select_alert_row(app, pick);
 }
 
 fn is_alert(r: &Row<'_>, name: &str, env: &str) -> bool {
