@@ -587,6 +587,67 @@ fn postgres_011_replica_has_no_seconds_but_013_has_them() {
     assert_eq!(unlabelled.links[0].lag_seconds, Some(2.5));
 }
 
+/// A stopped PostgreSQL replica makes its exporter slow enough to time out; the primary,
+/// which no longer lists the replica, is the fresh witness that the link is down.
+#[test]
+fn postgres_replica_unlisted_by_a_live_primary_is_down_on_the_primarys_word() {
+    let s = settings(
+        vec![
+            metrics_source(
+                0,
+                "production",
+                "pg1",
+                Preset::Postgres,
+                &[("node", "pg1"), ("role", "primary")],
+            ),
+            metrics_source(
+                1,
+                "production",
+                "pg2",
+                Preset::Postgres,
+                &[("node", "pg2"), ("role", "replica"), ("primary", "pg1")],
+            ),
+        ],
+        vec![],
+    );
+    let mut store = Store::new(&s);
+    store.ingest(ok(
+        1,
+        0,
+        &fixture("exporters/postgres_exporter-0.11-replica.prom"),
+    ));
+    store.ingest(failed(
+        1,
+        2,
+        PollError::Timeout(Duration::from_millis(1500)),
+    ));
+    store.ingest(ok(0, 2, "pg_up 1\n"));
+    let snap = store.snapshot(at(3));
+    let link = snap
+        .links
+        .iter()
+        .find(|l| l.kind == ReplicationKind::Postgres && l.replica == "pg2")
+        .expect("the replica's link");
+    assert_eq!(link.state, LinkState::Streaming { attached: false });
+    assert_eq!(link.source, SourceId(0), "credited to the primary");
+    assert!(!snap.is_stale(link.source));
+
+    // With the primary down too, nobody vouches for the link: it stays the replica's, stale.
+    store.ingest(failed(
+        0,
+        4,
+        PollError::Connect("connection refused".into()),
+    ));
+    let snap = store.snapshot(at(5));
+    let link = snap
+        .links
+        .iter()
+        .find(|l| l.kind == ReplicationKind::Postgres && l.replica == "pg2")
+        .expect("the replica's link");
+    assert_eq!(link.source, SourceId(1));
+    assert!(snap.is_stale(link.source));
+}
+
 #[test]
 fn node_018_device_error_label_is_tolerated_and_a_failed_root_is_unknown() {
     let labels = [("node", "web1")];

@@ -256,15 +256,19 @@ fn merge_postgres_sides(links: &mut Vec<ReplicationLink>, store: &Store) {
                 }
             }
             None => {
-                // The primary is up and lists no such replica: it is not streaming.
-                let primary_up = store.sources.iter().any(|s| {
+                // The primary is up and lists no such replica: it is not streaming. That is
+                // the primary's word, fresh even when the replica's exporter cannot answer
+                // (a stopped replica makes postgres_exporter slow), so the link is credited
+                // to the primary's source and the rule is not held unknown by the replica's.
+                let primary = store.sources.iter().find(|s| {
                     s.spec.environment == l.environment
                         && s.is_up()
                         && matches!(&s.spec.kind, SourceKind::Metrics(m)
                             if m.placement.node.as_deref() == Some(l.primary.as_str()))
                 });
-                if primary_up {
+                if let Some(primary) = primary {
                     links[i].state = LinkState::Streaming { attached: false };
+                    links[i].source = primary.spec.id;
                 }
                 i += 1;
             }
