@@ -12,8 +12,10 @@
 //! when data arrives. This is the worst case — in the running console a round follows the
 //! scrapes of the last 250 ms to 1 s — and the one the figure is for.
 //!
-//! Measured: building the rule data and evaluating every rule (`rules`), and the whole round
-//! the engine runs each tick — snapshot, presets, rules and incidents (`round`).
+//! Measured: building the rule data and evaluating every rule (`rules`); the same for the
+//! typical one-second round (`rules_tick`); each rule that reads history on its own, the
+//! rule data built untimed (`rule/NAME`); and the whole round the engine runs each tick —
+//! snapshot, presets, rules and incidents (`round`).
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -280,6 +282,28 @@ fn bench(c: &mut Criterion) {
             total
         })
     });
+    // The rules that read history (range functions over counters), alone: nearly all of
+    // `rules` is theirs, and each figure says what one more such rule costs a round.
+    for name in [
+        "error_rate_high",
+        "response_time_high",
+        "service_restarting",
+    ] {
+        let mut single = RuleSet::default_pack().expect("default pack");
+        single.rules.retain(|r| r.name == name);
+        assert_eq!(single.rules.len(), 1, "{name} is in the default pack");
+        group.bench_function(format!("rule/{name}"), |b| {
+            b.iter_custom(|iters| {
+                after_scrapes(&mut fleet, iters, |core, now| {
+                    let snapshot = core.store().snapshot(now);
+                    let data = input.build(core.store(), &snapshot, now);
+                    let start = Instant::now();
+                    black_box(watchdeck::rules::eval::evaluate(&single, &data, &snapshot));
+                    start.elapsed()
+                })
+            })
+        });
+    }
     group.bench_function("round", |b| {
         b.iter_custom(|iters| {
             after_scrapes(&mut fleet, iters, |core, now| {
