@@ -907,6 +907,7 @@ fn http(method: &str, url: &str, token: &str, body: Option<&str>) -> Invocation 
         headers: vec![("x-request-from".into(), "watchdeck".into())],
         secret_headers: vec![("x-token".into(), Secret::new(token))],
         body: body.map(str::to_owned),
+        insecure_skip_verify: false,
     })
 }
 
@@ -1018,5 +1019,128 @@ async fn http_timeout_and_cancel_drop_the_request() {
     assert_eq!(
         outcome(&events).termination,
         Termination::Cancelled { killed: false }
+    );
+}
+
+/// A TLS server with the self-signed certificate in `tests/fixtures/tls/`: reads one
+/// request, answers 200 with a silence id.
+mod tls {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::TlsAcceptor;
+
+    pub async fn start() -> SocketAddr {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
+        let cert = CertificateDer::from_pem_file(format!("{dir}/self-signed.crt")).unwrap();
+        let key = PrivateKeyDer::from_pem_file(format!("{dir}/self-signed.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A verifying client hangs up during the handshake: nothing to serve.
+                    let Ok(mut stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&buf[..n]);
+                        if complete(&request) {
+                            break;
+                        }
+                    }
+                    let body = r#"{"silenceID":"tls-1"}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// Headers read, and as much body as Content-Length says.
+    fn complete(request: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(request);
+        let Some(end) = text.find("\r\n\r\n") else {
+            return false;
+        };
+        let length = text[..end]
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        request.len() >= end + 4 + length
+    }
+}
+
+/// An HTTP action verifies the server's certificate unless its invocation says otherwise
+/// (a silence sent to an Alertmanager source configured with `insecure_skip_verify`), and
+/// the dialog's preview says so.
+#[tokio::test]
+async fn http_actions_verify_certificates_unless_told_not_to() {
+    let dirs = Dirs::new();
+    let mut c = Console::of(&dirs);
+    let addr = tls::start().await;
+    let url = format!("https://{addr}/api/v2/silences");
+    let silence = |insecure: bool| {
+        let mut inv = http("POST", &url, "am-token-0123", Some("{}"));
+        if let Invocation::Http(h) = &mut inv {
+            h.insecure_skip_verify = insecure;
+        }
+        inv
+    };
+
+    let events = c.run(request(silence(false))).await;
+    match &outcome(&events).termination {
+        Termination::Failed { reason } => {
+            assert!(reason.contains("invalid peer certificate"), "{reason}")
+        }
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+
+    let inv = silence(true);
+    assert!(
+        inv.describe()
+            .iter()
+            .any(|l| l.contains("TLS certificate not verified")),
+        "{:?}",
+        inv.describe()
+    );
+    assert_eq!(inv.to_audit_json()["insecure_skip_verify"], true);
+    let events = c.run(request(inv)).await;
+    let o = outcome(&events);
+    assert_eq!(o.termination, Termination::Http { status: 200 });
+    assert_eq!(
+        lines(&events, OutputStream::Stdout),
+        ["{", r#"  "silenceID": "tls-1""#, "}"]
     );
 }

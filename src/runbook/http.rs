@@ -3,9 +3,11 @@
 //!
 //! The client is built like the pollers' (rustls with the ring provider) but on its own:
 //! actions do not follow redirects — a redirected POST silently turning into a GET
-//! elsewhere is not what an engineer confirmed — so a 3xx is reported as it is. Secret
-//! headers are marked sensitive and leave the process only in the request. Cancelling
-//! drops the request (and its connection).
+//! elsewhere is not what an engineer confirmed — so a 3xx is reported as it is. TLS
+//! certificates are verified unless the invocation says otherwise (a silence to an
+//! Alertmanager source configured with `insecure_skip_verify`). Secret headers are marked
+//! sensitive and leave the process only in the request. Cancelling drops the request (and
+//! its connection).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -20,11 +22,13 @@ use crate::source::http::{USER_AGENT, map_reqwest_error};
 /// Most of a response body shown; the rest is not read.
 pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
 
-/// The HTTP client for actions, built on first use (a console that never sends one never
-/// builds it).
+/// The HTTP clients for actions, each built on first use (a console that never sends one
+/// never builds it): one verifying certificates, and one that does not, for silences sent
+/// to an Alertmanager source configured with `insecure_skip_verify`.
 #[derive(Default)]
 pub(crate) struct Client {
     client: OnceLock<Result<reqwest::Client, String>>,
+    insecure: OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Client {
@@ -32,19 +36,24 @@ impl Client {
         Self::default()
     }
 
-    fn get(&self) -> Result<&reqwest::Client, String> {
-        self.client
-            .get_or_init(|| {
-                // Err means a provider is already installed process-wide, which will do.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                reqwest::Client::builder()
-                    .user_agent(USER_AGENT)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| format!("cannot build HTTP client: {e}"))
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+    fn get(&self, insecure: bool) -> Result<&reqwest::Client, String> {
+        let cell = if insecure {
+            &self.insecure
+        } else {
+            &self.client
+        };
+        cell.get_or_init(|| {
+            // Err means a provider is already installed process-wide, which will do.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .redirect(reqwest::redirect::Policy::none())
+                .danger_accept_invalid_certs(insecure)
+                .build()
+                .map_err(|e| format!("cannot build HTTP client: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
     }
 
     /// Send `inv` and stream the answer into `out`.
@@ -79,7 +88,7 @@ impl Client {
     }
 
     fn build(&self, inv: &HttpInvocation) -> Result<(&reqwest::Client, reqwest::Request), String> {
-        let client = self.get()?;
+        let client = self.get(inv.insecure_skip_verify)?;
         let method = reqwest::Method::from_bytes(inv.method.as_bytes())
             .map_err(|_| format!("invalid HTTP method {:?}", inv.method))?;
         let mut request = client.request(method, inv.url.clone());

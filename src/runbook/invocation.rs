@@ -113,6 +113,10 @@ pub struct HttpInvocation {
     pub secret_headers: Vec<(String, Secret)>,
     /// A JSON document, already serialized; every substituted value was JSON-escaped.
     pub body: Option<String>,
+    /// Send without verifying the server's TLS certificate: only for a silence sent to an
+    /// Alertmanager source configured so (the same trust the poller reading it has). Shown
+    /// in the dialog and recorded in the audit log.
+    pub insecure_skip_verify: bool,
 }
 
 /// What will run, fully resolved.
@@ -147,6 +151,9 @@ impl Invocation {
             }
             Invocation::Http(h) => {
                 let mut lines = vec![format!("{} {}", h.method, h.url)];
+                if h.insecure_skip_verify {
+                    lines.push("(TLS certificate not verified: insecure_skip_verify)".to_owned());
+                }
                 for (k, v) in &h.headers {
                     lines.push(format!("{k}: {v}"));
                 }
@@ -171,15 +178,23 @@ impl Invocation {
                     .collect::<serde_json::Map<_, _>>(),
                 "secret_env": e.secret_env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
             }),
-            Invocation::Http(h) => serde_json::json!({
-                "kind": "http",
-                "method": h.method,
-                "url": h.url.as_str(),
-                "headers": h.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
-                    .collect::<serde_json::Map<_, _>>(),
-                "secret_headers": h.secret_headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-                "body": h.body,
-            }),
+            Invocation::Http(h) => {
+                let mut v = serde_json::json!({
+                    "kind": "http",
+                    "method": h.method,
+                    "url": h.url.as_str(),
+                    "headers": h.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+                        .collect::<serde_json::Map<_, _>>(),
+                    "secret_headers": h.secret_headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                    "body": h.body,
+                });
+                if h.insecure_skip_verify
+                    && let Some(m) = v.as_object_mut()
+                {
+                    m.insert("insecure_skip_verify".to_owned(), true.into());
+                }
+                v
+            }
         }
     }
 }

@@ -154,6 +154,7 @@ pub fn request(am: &SourceSpec, order: &Order<'_>) -> Result<RunRequest, Silence
             headers,
             secret_headers,
             body,
+            insecure_skip_verify: am.insecure_skip_verify,
         }),
         timeout: TIMEOUT,
         kill_grace: Duration::ZERO,
@@ -330,6 +331,57 @@ mod tests {
         assert_eq!(parsed[0].name, "alertname");
         assert_eq!(parsed[2].value, r#"a "quoted", \ value"#);
         assert!(parsed.iter().all(|m| m.is_equal && !m.is_regex));
+    }
+
+    /// A silence goes to the Alertmanager with the trust its poller has: a source that may
+    /// skip certificate checks (never in production) sends its silences the same way.
+    #[test]
+    fn a_silence_carries_its_sources_certificate_setting() {
+        let text = r#"
+[[environment]]
+name = "staging"
+tier = "staging"
+  [[environment.alertmanager]]
+  name = "am"
+  url = "https://am.staging.example:9093"
+  insecure_skip_verify = true
+
+[[environment]]
+name = "prod"
+tier = "production"
+  [[environment.alertmanager]]
+  name = "am"
+  url = "https://am.prod.example:9093"
+"#;
+        let settings =
+            crate::config::load_str(text, std::path::Path::new("t.toml")).expect("valid config");
+        let target = Target {
+            kind: super::super::invocation::TargetKind::Environment,
+            environment: "staging".into(),
+            name: "staging".into(),
+            values: BTreeMap::new(),
+        };
+        let params = BTreeMap::from([(SILENCE_ID.to_owned(), "abc".to_owned())]);
+        let order = Order {
+            builtin: &Builtin::Expire,
+            target: &target,
+            tier: Tier::Staging,
+            params: &params,
+            incident: None,
+            user: "alice",
+            now: Utc::now(),
+            read_secrets: false,
+        };
+        let insecure: Vec<bool> = settings
+            .sources()
+            .map(
+                |am| match request(am, &order).expect("request").invocation {
+                    Invocation::Http(h) => h.insecure_skip_verify,
+                    Invocation::Exec(_) => panic!("a silence is an HTTP request"),
+                },
+            )
+            .collect();
+        assert_eq!(insecure, [true, false]);
     }
 
     #[test]

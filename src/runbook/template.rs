@@ -558,6 +558,7 @@ pub fn invocation(
                 headers,
                 secret_headers,
                 body,
+                insecure_skip_verify: false,
             }))
         }
     }
