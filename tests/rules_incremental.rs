@@ -41,6 +41,9 @@ const PROBES: &[&str] = &[
     "rate(http_requests_total{code=~\"5..\"}[20s])",
     "increase(http_requests_total[1m])",
     "sum by (env) (rate(http_requests_total[20s]))",
+    "sum by (env) (rate(http_requests_total{code=~\"5..\"}[20s]))",
+    "max by (env, node) (increase(node_systemd_service_restart_total[30s]))",
+    "count without (code) (last_over_time(http_requests_total[9s]))",
     "changes(node_load1[15s])",
     "avg_over_time(node_load1[15s])",
     "max_over_time(node_load1[7s])",
@@ -95,6 +98,28 @@ fn incremental_rounds_equal_full_ones() {
         .iter()
         .map(|p| lang::parse(p).expect("probe"))
         .collect();
+    let planned_vs_general: Vec<(lang::Expr, lang::Expr)> = [
+        (
+            "sum by (env) (rate(http_requests_total{code=~\"5..\"}[20s]))",
+            "sum by (env) ((rate(http_requests_total{code=~\"5..\"}[20s])))",
+        ),
+        (
+            "max by (env, node) (increase(node_systemd_service_restart_total[30s]))",
+            "max by (env, node) ((increase(node_systemd_service_restart_total[30s])))",
+        ),
+        (
+            "increase(node_systemd_service_restart_total[30s]) >= 1",
+            "(increase(node_systemd_service_restart_total[30s])) >= 1",
+        ),
+    ]
+    .iter()
+    .map(|(a, b)| {
+        (
+            lang::parse(a).expect("planned"),
+            lang::parse(b).expect("general"),
+        )
+    })
+    .collect();
     let mut names = rules.metric_names();
     for p in &probes {
         names.extend(p.metric_names());
@@ -161,6 +186,15 @@ fn incremental_rounds_equal_full_ones() {
                 full_probes, inc_probes,
                 "step {step}, offset {offset_ms} ms"
             );
+            // An aggregation or comparison over a range function is planned and its plan
+            // kept between rounds; in parentheses the call is evaluated on its own first.
+            for (planned, general) in &planned_vs_general {
+                assert_eq!(
+                    format!("{:?}", planned.eval(&inc_data)),
+                    format!("{:?}", general.eval(&inc_data)),
+                    "step {step}, offset {offset_ms} ms"
+                );
+            }
             compared += 1;
         }
     }

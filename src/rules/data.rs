@@ -127,6 +127,21 @@ pub struct InputSeries {
 /// Computes a range function's value from a series' points (oldest first).
 pub type RangeFn<'f> = dyn Fn(&[(DateTime<Utc>, f64)]) -> Option<f64> + 'f;
 
+/// Which series of a metric one aggregation over a range function reads, and the group
+/// each falls into: what `sum by (env) (rate(x{code=~"5.."}[5m]))` learns from label sets
+/// alone. Kept between rounds while the label sets stay the same (see
+/// [`RuleData::labels_epoch`]), so such a rule reads no label set in a round where only
+/// values moved.
+#[derive(Debug, Default)]
+pub struct GroupPlan {
+    /// Indices into the metric's series, ascending.
+    pub picked: Vec<u32>,
+    /// For each picked series, its group (groups numbered in order of first member).
+    pub group_of: Vec<u32>,
+    /// How many groups.
+    pub groups: usize,
+}
+
 /// Where the evaluator reads from.
 pub trait RuleData {
     /// The evaluation instant.
@@ -139,33 +154,57 @@ pub trait RuleData {
     /// history of thousands of series per round.
     fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>);
 
-    /// A range function's value over the series' [`Self::history`] for `window`: `f`
-    /// computes it from the points (read into `points`, a buffer the caller reuses); `func`
-    /// tells apart the functions taken over the same series and window.
+    /// A range function's values over the [`Self::history`] for `window` of the series
+    /// `series[i]` for each `i` in `picked` (ascending), into `out` in the same order: `f`
+    /// computes one from the points (oldest first); `func` tells apart the functions taken
+    /// over the same series and window.
     ///
-    /// An implementation may return the value `f` gave for the same series, function and
-    /// window in an earlier round when it knows the points are the same: range functions
-    /// over tens of thousands of counters dominate a round otherwise, while only the
-    /// tables scraped since the last round have new points.
-    fn range_value(
+    /// One call per selection, not per series: range functions over tens of thousands of
+    /// counters dominate a round, and an implementation can then look up a table and the
+    /// ring slots a window reads once per source rather than once per series. It may also
+    /// return the value `f` gave for the same series, function and window in an earlier
+    /// round when it knows the points are the same, since only the tables scraped since the
+    /// last round have new points.
+    fn range_values(
         &self,
-        series: &InputSeries,
+        series: &[InputSeries],
+        picked: &[u32],
         window: Duration,
         func: u8,
-        points: &mut Vec<(DateTime<Utc>, f64)>,
         f: &RangeFn<'_>,
-    ) -> Option<f64> {
+        out: &mut Vec<Option<f64>>,
+    ) {
         let _ = func;
-        self.history(series, window, points);
-        f(points)
+        out.clear();
+        let mut points = Vec::new();
+        for &i in picked {
+            match series.get(i as usize) {
+                Some(s) => {
+                    self.history(s, window, &mut points);
+                    out.push(f(&points));
+                }
+                None => out.push(None),
+            }
+        }
     }
 
-    /// A hint that [`Self::range_value`] will soon be asked for this series, window and
-    /// function: an
-    /// implementation may start loading what that reads, so that the memory latency of one
-    /// series overlaps with the work on the ones before it.
-    fn prefetch(&self, series: &InputSeries, window: Duration, func: u8) {
-        let _ = (series, window, func);
+    /// A number that changes whenever the label sets of `series` (a slice [`Self::series`]
+    /// returned), or their count, change; `None` when this data cannot tell, and then
+    /// nothing learnt from label sets is kept.
+    fn labels_epoch(&self, series: &[InputSeries]) -> Option<u64> {
+        let _ = series;
+        None
+    }
+
+    /// The plan remembered under `key` for `epoch` (see [`GroupPlan`]).
+    fn plan(&self, key: &str, epoch: u64) -> Option<Arc<GroupPlan>> {
+        let _ = (key, epoch);
+        None
+    }
+
+    /// Remember a plan under `key`, valid while [`Self::labels_epoch`] gives `epoch`.
+    fn keep_plan(&self, key: &str, epoch: u64, plan: Arc<GroupPlan>) {
+        let _ = (key, epoch, plan);
     }
 }
 

@@ -6,10 +6,13 @@
 //! each exporter series' verdict (unwanted, or wanted with its enriched label set) is cached
 //! by source and series index until the table's layout changes; synthetic label sets are
 //! shared between rounds; the per-name buckets are reused; label strings are interned.
-//! [`StoreData::range_value`] remembers each exporter series' range-function values between
+//! [`StoreData::range_values`] remembers each exporter series' range-function values between
 //! rounds, valid while its table's generation and layout stay the same and the evaluation
 //! instant stays within the span that sees the same points (`SeriesTable::window_slots`).
 //! Which ring slots a window reads is worked out once per table and window, not per series.
+//! Each bucket's label sets carry an epoch that changes only when an entry's label set does,
+//! so plans learnt from label sets (which series an aggregation picks, and their groups:
+//! [`GroupPlan`]) are kept until then.
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
@@ -19,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::data::{InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
+use super::data::{GroupPlan, InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
 use crate::store::series::{Series, SeriesTable, WindowSlots};
@@ -64,14 +67,25 @@ pub struct InputBuilder {
     interner: Interner,
     /// The store the caches above describe.
     store_id: Option<u64>,
-    /// Range-function values remembered between rounds (see [`RuleData::range_value`]).
+    /// Range-function values remembered between rounds (see [`RuleData::range_values`]).
     ranges: RefCell<Vec<Lane>>,
     /// Each source's table generation and layout as of this round's build, by source id:
     /// read here so that checking a remembered value touches no table.
     stamps: Vec<(u64, u64)>,
     /// The last table window worked out (see [`Windows`]).
     windows: RefCell<Windows>,
+    /// Per bucket, the epoch of its label sets (see [`RuleData::labels_epoch`]): a new one
+    /// from `next_epoch` whenever a round replaces, adds or drops an entry.
+    epochs: Vec<u64>,
+    /// Per bucket, whether this round's build changed an entry's label set or handle.
+    dirty: Vec<bool>,
+    next_epoch: u64,
+    /// Aggregation plans by expression, with the epoch they were made for.
+    plans: RefCell<FxHashMap<String, (u64, Arc<GroupPlan>)>>,
 }
+
+/// Past this many remembered plans the cache starts over (rule files can be reloaded).
+const PLAN_CACHE_LIMIT: usize = 1024;
 
 /// The ring slots each range window reads from each source's table (see
 /// [`SeriesTable::window_slots`]), by source id: several range functions read the same
@@ -125,6 +139,8 @@ impl InputBuilder {
             }
         }
         b.buckets = vec![Vec::new(); b.names.len()];
+        b.epochs = vec![0; b.names.len()];
+        b.dirty = vec![false; b.names.len()];
         b
     }
 
@@ -145,14 +161,27 @@ impl InputBuilder {
             self.ranges.get_mut().clear();
             self.stamps.clear();
             self.windows.get_mut().by_source.clear();
+            self.plans.get_mut().clear();
         }
         self.cursors.clear();
         self.cursors.resize(self.buckets.len(), 0);
+        self.dirty.clear();
+        self.dirty.resize(self.buckets.len(), false);
 
         self.exporter_series(store, snap);
         self.synthetic(store, snap);
-        for (bucket, &len) in self.buckets.iter_mut().zip(&self.cursors) {
-            bucket.truncate(len);
+        for (slot, (bucket, &len)) in self.buckets.iter_mut().zip(&self.cursors).enumerate() {
+            if bucket.len() != len {
+                bucket.truncate(len);
+                self.dirty[slot] = true;
+            }
+        }
+        self.epochs.resize(self.buckets.len(), 0);
+        for (epoch, &dirty) in self.epochs.iter_mut().zip(&self.dirty) {
+            if dirty {
+                self.next_epoch += 1;
+                *epoch = self.next_epoch;
+            }
         }
         // Lanes follow their bucket's length (memos are checked by handle, so a shifted
         // position is only a miss).
@@ -168,6 +197,8 @@ impl InputBuilder {
             ranges: &self.ranges,
             stamps: &self.stamps,
             windows: &self.windows,
+            epochs: &self.epochs,
+            plans: &self.plans,
             last_bucket: std::cell::Cell::new(0),
         }
     }
@@ -230,7 +261,7 @@ impl InputBuilder {
                     Some(p) => p.2 += 1,
                     None => cache.placed.push((*slot, self.cursors[*slot], 1)),
                 }
-                put(
+                self.dirty[*slot] |= put(
                     &mut self.buckets[*slot],
                     &mut self.cursors[*slot],
                     &self.names[*slot],
@@ -337,7 +368,7 @@ impl InputBuilder {
             return;
         };
         if value.is_finite() {
-            put(
+            self.dirty[slot] |= put(
                 &mut self.buckets[slot],
                 &mut self.cursors[slot],
                 &self.names[slot],
@@ -625,6 +656,7 @@ impl InputBuilder {
 /// fleet the entry at the same position is the same series (same handle, same shared label
 /// set): then only its value and flags are overwritten, which spares two reference counts
 /// up and down per series per round. The result is the same as clearing and pushing.
+/// True when the entry's label set or handle changed (or it is new).
 #[allow(clippy::too_many_arguments)] // one call per field of the entry, from two places
 fn put(
     bucket: &mut Vec<InputSeries>,
@@ -635,13 +667,14 @@ fn put(
     stale: bool,
     source: Option<SourceId>,
     handle: u64,
-) {
-    match bucket.get_mut(*cursor) {
+) -> bool {
+    let changed = match bucket.get_mut(*cursor) {
         Some(e) if e.handle == handle && Arc::ptr_eq(&e.labels, labels) => {
             // The name is the bucket's, one allocation for every entry.
             e.value = value;
             e.stale = stale;
             e.source = source;
+            false
         }
         Some(e) => {
             *e = InputSeries {
@@ -652,17 +685,22 @@ fn put(
                 source,
                 handle,
             };
+            true
         }
-        None => bucket.push(InputSeries {
-            name: name.clone(),
-            labels: labels.clone(),
-            value,
-            stale,
-            source,
-            handle,
-        }),
-    }
+        None => {
+            bucket.push(InputSeries {
+                name: name.clone(),
+                labels: labels.clone(),
+                value,
+                stale,
+                source,
+                handle,
+            });
+            true
+        }
+    };
     *cursor += 1;
+    changed
 }
 
 /// The lowercase kind label rules match on.
@@ -720,6 +758,8 @@ pub struct StoreData<'a> {
     ranges: &'a RefCell<Vec<Lane>>,
     stamps: &'a [(u64, u64)],
     windows: &'a RefCell<Windows>,
+    epochs: &'a [u64],
+    plans: &'a RefCell<FxHashMap<String, (u64, Arc<GroupPlan>)>>,
     /// The bucket [`Self::position`] found last.
     last_bucket: std::cell::Cell<usize>,
 }
@@ -751,79 +791,132 @@ impl RuleData for StoreData<'_> {
         table.window_points_at(series_index(series), &windows, out);
     }
 
-    fn range_value(
+    fn range_values(
         &self,
-        series: &InputSeries,
+        series: &[InputSeries],
+        picked: &[u32],
         window: Duration,
         func: u8,
-        points: &mut Vec<(DateTime<Utc>, f64)>,
         f: &RangeFn<'_>,
-    ) -> Option<f64> {
-        let Some(pos) = self.position(series) else {
-            self.history(series, window, points);
-            return f(points);
+        out: &mut Vec<Option<f64>>,
+    ) {
+        out.clear();
+        let mut points = Vec::new();
+        // Memos are kept by position in a bucket: only a whole bucket has them.
+        let bucket = series
+            .first()
+            .and_then(|s| self.position(s))
+            .filter(|&(b, i)| i == 0 && self.buckets[b].len() == series.len())
+            .map(|(b, _)| b);
+        let Some(bucket) = bucket else {
+            for &i in picked {
+                let Some(s) = series.get(i as usize) else {
+                    out.push(None);
+                    continue;
+                };
+                self.history(s, window, &mut points);
+                out.push(f(&points));
+            }
+            return;
         };
         let mut ranges = self.ranges.borrow_mut();
         let lane = match ranges
             .iter()
-            .position(|l| l.slot == pos.0 && l.func == func && l.window == window)
+            .position(|l| l.slot == bucket && l.func == func && l.window == window)
         {
             Some(i) => i,
             None => {
                 ranges.push(Lane {
-                    slot: pos.0,
+                    slot: bucket,
                     func,
                     window,
-                    memos: vec![None; self.buckets[pos.0].len()],
+                    memos: vec![None; series.len()],
                 });
                 ranges.len() - 1
             }
         };
-        let lane = &mut ranges[lane];
-        if let Some(Some(m)) = lane.memos.get(pos.1)
-            && self.current(m, series)
-        {
-            return m.value;
+        let memos = &mut ranges[lane].memos;
+        // The table and window slots of the source whose series are being read: a source's
+        // series are contiguous in a bucket, so this changes once per source.
+        let mut run: Option<(usize, Option<TableRun<'_>>)> = None;
+        for (k, &i) in picked.iter().enumerate() {
+            let i = i as usize;
+            let Some(s) = series.get(i) else {
+                out.push(None);
+                continue;
+            };
+            if s.handle == SYNTHETIC {
+                points.clear();
+                out.push(f(&points));
+                continue;
+            }
+            if let Some(Some(m)) = memos.get(i)
+                && self.current(m, s)
+            {
+                out.push(m.value);
+                continue;
+            }
+            let source = (s.handle >> 32) as usize;
+            if run.as_ref().is_none_or(|(r, _)| *r != source) {
+                // The slots borrow must end before the next one starts.
+                drop(run.take());
+                let table = self.table_of(s);
+                run = Some((source, table.map(|t| (t, self.windows(s, t, window)))));
+                // Ask for every row this source's run will read before reading the first:
+                // the rows were evicted by the scrapes, and their misses then overlap
+                // instead of following one another.
+                if let Some((_, Some((table, slots)))) = &run {
+                    for &j in &picked[k..] {
+                        match series.get(j as usize) {
+                            Some(n) if (n.handle >> 32) as usize == source => {
+                                table.prefetch(series_index(n), slots)
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            let Some((_, Some((table, slots)))) = &run else {
+                points.clear();
+                out.push(f(&points));
+                continue;
+            };
+            table.window_points_at(series_index(s), slots, &mut points);
+            let value = f(&points);
+            if let (Some(place), Some((from, until))) = (memos.get_mut(i), slots.span()) {
+                *place = Some(RangeMemo {
+                    handle: s.handle,
+                    generation: table.generation(),
+                    layout: table.layout(),
+                    from,
+                    until,
+                    value,
+                });
+            }
+            out.push(value);
         }
-        let Some(table) = self.table_of(series) else {
-            points.clear();
-            return f(points);
-        };
-        let windows = self.windows(series, table, window);
-        table.window_points_at(series_index(series), &windows, points);
-        let value = f(points);
-        if let (Some(place), Some((from, until))) = (lane.memos.get_mut(pos.1), windows.span()) {
-            *place = Some(RangeMemo {
-                handle: series.handle,
-                generation: table.generation(),
-                layout: table.layout(),
-                from,
-                until,
-                value,
-            });
-        }
-        value
     }
 
-    fn prefetch(&self, series: &InputSeries, window: Duration, func: u8) {
-        let Some(pos) = self.position(series) else {
-            return;
-        };
-        // A remembered value reads nothing from the table.
-        let remembered = self.ranges.borrow().iter().any(|l| {
-            l.slot == pos.0
-                && l.func == func
-                && l.window == window
-                && matches!(l.memos.get(pos.1), Some(Some(m)) if self.current(m, series))
-        });
-        if remembered {
-            return;
+    fn labels_epoch(&self, series: &[InputSeries]) -> Option<u64> {
+        let (bucket, i) = self.position(series.first()?)?;
+        (i == 0 && self.buckets.get(bucket)?.len() == series.len())
+            .then(|| self.epochs.get(bucket).copied())?
+    }
+
+    fn plan(&self, key: &str, epoch: u64) -> Option<Arc<GroupPlan>> {
+        self.plans
+            .borrow()
+            .get(key)
+            .filter(|(e, _)| *e == epoch)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn keep_plan(&self, key: &str, epoch: u64, plan: Arc<GroupPlan>) {
+        let mut plans = self.plans.borrow_mut();
+        if plans.len() >= PLAN_CACHE_LIMIT && !plans.contains_key(key) {
+            plans.clear();
         }
-        let Some(table) = self.table_of(series) else {
-            return;
-        };
-        let windows = self.windows(series, table, window);
-        table.prefetch(series_index(series), &windows);
+        plans.insert(key.to_owned(), (epoch, plan));
     }
 }
 
@@ -913,6 +1006,9 @@ impl<'a> StoreData<'a> {
         std::cell::RefMut::map(windows, |w| &mut w.by_source[source][i].slots)
     }
 }
+
+/// A source's table and the ring slots a window reads from it, while its series are read.
+type TableRun<'t> = (&'t SeriesTable, std::cell::RefMut<'t, WindowSlots>);
 
 /// The index in its table of an exporter series (see [`InputBuilder::build`]'s handles).
 fn series_index(series: &InputSeries) -> usize {

@@ -17,7 +17,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::ast::{AggOp, BinOp, Card, Func, Grouping, MatchOp, Node, Selector, VectorMatching};
 use super::{MAX_SOURCES, Sample, Value};
 use crate::config::settings::SourceId;
-use crate::rules::data::{InputSeries, LabelSet, RuleData, label, label_set, same_str};
+use crate::rules::data::{GroupPlan, InputSeries, LabelSet, RuleData, label, label_set, same_str};
 
 /// Which operand of a binary operation an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,8 +334,13 @@ impl Evaluator<'_> {
             },
             Node::Call(func, args) => self.call(*func, args)?,
             Node::Aggregate { op, grouping, expr } => {
-                let input = self.vector(expr)?;
-                V::Vector(aggregate(*op, grouping, input))
+                match self.aggregate_range(node, *op, grouping, expr) {
+                    Some(v) => V::Vector(v),
+                    None => {
+                        let input = self.vector(expr)?;
+                        V::Vector(aggregate(*op, grouping, input))
+                    }
+                }
             }
             Node::Binary {
                 op,
@@ -350,6 +355,17 @@ impl Evaluator<'_> {
                 ) =>
             {
                 V::Vector(self.filter_selector(*op, lhs, rhs))
+            }
+            Node::Binary {
+                op,
+                lhs,
+                rhs,
+                return_bool: false,
+                ..
+            } if op.is_comparison()
+                && let Some(v) = self.filter_range(node, *op, lhs, rhs) =>
+            {
+                V::Vector(v)
             }
             Node::Binary {
                 op,
@@ -379,6 +395,145 @@ impl Evaluator<'_> {
             V::Scalar(s) => Ok(s),
             V::Vector(_) => Ok(Sc::plain(f64::NAN)),
         }
+    }
+
+    /// `op by (…) (f(selector[window]))` for a range function `f` over values, without
+    /// the intermediate vector: which series the selector picks and their groups depend on
+    /// label sets only, so they are planned once and kept while the label sets stay the
+    /// same ([`RuleData::labels_epoch`]); each round then reads only values. The same result
+    /// as evaluating the call and then [`aggregate`] (tested), `None` for other shapes.
+    fn aggregate_range(
+        &self,
+        node: &Node,
+        op: AggOp,
+        grouping: &Grouping,
+        expr: &Node,
+    ) -> Option<Vec<S>> {
+        let Node::Call(func, args) = expr else {
+            return None;
+        };
+        let (Some(func), [Node::Range(sel, window)]) = (range_value_func(*func), args.as_slice())
+        else {
+            return None;
+        };
+        let all = self.data.series(&sel.name);
+        let plan = self.plan(node, all, sel, grouping);
+        let f = |p: &[(DateTime<Utc>, f64)]| over_time(func, p);
+        let mut values = Vec::with_capacity(plan.picked.len());
+        self.data
+            .range_values(all, &plan.picked, *window, func as u8, &f, &mut values);
+
+        // As `aggregate` does over the call's result: a group starts at its first member
+        // with a value, members fold in order, and groups come out in order of that member.
+        let mut groups: Vec<Option<(usize, Group)>> = (0..plan.groups).map(|_| None).collect();
+        for (k, (&i, value)) in plan.picked.iter().zip(values).enumerate() {
+            let (Some(s), Some(value), Some(Some(slot))) = (
+                all.get(i as usize),
+                value,
+                plan.group_of.get(k).map(|&g| groups.get_mut(g as usize)),
+            ) else {
+                continue;
+            };
+            let g = slot.get_or_insert_with(|| {
+                (
+                    k,
+                    Group {
+                        first: i as usize,
+                        next: NONE,
+                        value,
+                        count: 0.0,
+                        stale: false,
+                        srcs: Vec::new(),
+                    },
+                )
+            });
+            fold(op, &mut g.1, value, s.stale);
+            if let Some(src) = s.source {
+                g.1.srcs.push(src);
+                if g.1.srcs.len() > 4 * MAX_SOURCES {
+                    compact(&mut g.1.srcs);
+                }
+            }
+        }
+        let mut groups: Vec<(usize, Group)> = groups.into_iter().flatten().collect();
+        groups.sort_by_key(|(k, _)| *k);
+        Some(
+            groups
+                .into_iter()
+                .filter_map(|(_, g)| {
+                    let rep = &all.get(g.first)?.labels;
+                    Some(group_sample(op, grouping, rep, g, &mut None))
+                })
+                .collect(),
+        )
+    }
+
+    /// The plan for `node` (an aggregation, or a filter with [`Grouping::All`]) over `all`:
+    /// the one kept from an earlier round if the label sets are the same, else made now.
+    fn plan(
+        &self,
+        node: &Node,
+        all: &[InputSeries],
+        sel: &Selector,
+        grouping: &Grouping,
+    ) -> Arc<GroupPlan> {
+        let epoch = self.data.labels_epoch(all);
+        let key = node.to_string();
+        if let Some(plan) = epoch.and_then(|e| self.data.plan(&key, e)) {
+            return plan;
+        }
+        let plan = Arc::new(plan_groups(all, sel, grouping_sig(grouping)));
+        if let Some(e) = epoch {
+            self.data.keep_plan(&key, e, plan.clone());
+        }
+        plan
+    }
+
+    /// `f(selector[window]) <op> number` (or `number <op> …`) as a filter: the planned
+    /// selection, values read in one call, and samples made only for the series that pass —
+    /// for rules like `increase(restarts[10m]) > 5` that read thousands and keep few. The
+    /// same result as evaluating the call, then [`vector_scalar`] (tested); `None` for
+    /// other shapes.
+    fn filter_range(&self, node: &Node, op: BinOp, lhs: &Node, rhs: &Node) -> Option<Vec<S>> {
+        let (call, lit, scalar_left) = match (lhs, rhs) {
+            (Node::Call(..), Node::Number(n)) => (lhs, n.0, false),
+            (Node::Number(n), Node::Call(..)) => (rhs, n.0, true),
+            _ => return None,
+        };
+        let Node::Call(func, args) = call else {
+            return None;
+        };
+        let (Some(func), [Node::Range(sel, window)]) = (range_value_func(*func), args.as_slice())
+        else {
+            return None;
+        };
+        let all = self.data.series(&sel.name);
+        let plan = self.plan(node, all, sel, &Grouping::All);
+        let f = |p: &[(DateTime<Utc>, f64)]| over_time(func, p);
+        let mut values = Vec::with_capacity(plan.picked.len());
+        self.data
+            .range_values(all, &plan.picked, *window, func as u8, &f, &mut values);
+        Some(
+            plan.picked
+                .iter()
+                .zip(values)
+                .filter_map(|(&i, value)| {
+                    let (s, value) = (all.get(i as usize)?, value?);
+                    let (l, r) = if scalar_left {
+                        (lit, value)
+                    } else {
+                        (value, lit)
+                    };
+                    compare(op, l, r).then(|| S {
+                        name: (func == Func::LastOverTime).then(|| s.name.clone()),
+                        labels: s.labels.clone(),
+                        value,
+                        stale: s.stale,
+                        srcs: Srcs::from_opt(s.source),
+                    })
+                })
+                .collect(),
+        )
     }
 
     fn matching_series<'a>(
@@ -537,26 +692,25 @@ impl Evaluator<'_> {
                 let Ok(Node::Range(sel, window)) = arg(0) else {
                     return Ok(V::Vector(Vec::new()));
                 };
-                let mut out = Vec::new();
-                let mut points = Vec::new();
                 let f = |p: &[(DateTime<Utc>, f64)]| over_time(range_func, p);
                 let all = self.data.series(&sel.name);
+                // Which series the selector picks first (label sets only), then their
+                // values in one call, which reads each source's table once.
+                let mut picked = Vec::new();
                 for (i, s) in all.iter().enumerate() {
-                    // As in `matching_series`, plus the series' points: each read of a
-                    // series' history is a cache miss into the store otherwise.
                     if let Some(ahead) = all.get(i + PREFETCH_AHEAD) {
                         touch(&ahead.labels);
                     }
-                    if let Some(ahead) = all.get(i + PREFETCH_POINTS_AHEAD) {
-                        self.data.prefetch(ahead, *window, range_func as u8);
+                    if selects(sel, s) {
+                        picked.push(u32::try_from(i).unwrap_or(u32::MAX));
                     }
-                    if !selects(sel, s) {
-                        continue;
-                    }
-                    let Some(value) =
-                        self.data
-                            .range_value(s, *window, range_func as u8, &mut points, &f)
-                    else {
+                }
+                let mut values = Vec::with_capacity(picked.len());
+                self.data
+                    .range_values(all, &picked, *window, range_func as u8, &f, &mut values);
+                let mut out = Vec::with_capacity(picked.len());
+                for (&i, value) in picked.iter().zip(values) {
+                    let (Some(s), Some(value)) = (all.get(i as usize), value) else {
                         continue;
                     };
                     out.push(S {
@@ -576,10 +730,6 @@ impl Evaluator<'_> {
 
 /// How many series ahead [`Evaluator::matching_series`] touches label sets.
 const PREFETCH_AHEAD: usize = 8;
-
-/// How many series ahead range functions ask for the points (a chain of two misses: the
-/// table, then the series' row).
-const PREFETCH_POINTS_AHEAD: usize = 16;
 
 /// Start loading a label set into cache without waiting for it: a plain read whose value
 /// nothing depends on, so the processor carries on while the miss is served.
@@ -1116,8 +1266,8 @@ struct Group {
     srcs: Vec<SourceId>,
 }
 
-fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
-    let sig = match grouping {
+fn grouping_sig(grouping: &Grouping) -> Sig<'_> {
+    match grouping {
         Grouping::All => Sig {
             on: true,
             labels: &[],
@@ -1130,7 +1280,61 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
             on: false,
             labels: l,
         },
+    }
+}
+
+/// Add one member's value to a group (the first member sets it).
+fn fold(op: AggOp, g: &mut Group, value: f64, stale: bool) {
+    g.value = if g.count == 0.0 {
+        value
+    } else {
+        match op {
+            AggOp::Sum | AggOp::Avg => g.value + value,
+            // PromQL: NaN is replaced by any number.
+            AggOp::Min if value < g.value || g.value.is_nan() => value,
+            AggOp::Max if value > g.value || g.value.is_nan() => value,
+            AggOp::Min | AggOp::Max | AggOp::Count => g.value,
+        }
     };
+    g.count += 1.0;
+    g.stale |= stale;
+}
+
+/// A group's result: its labels from a member's (`rep`), its value by `op`.
+fn group_sample(
+    op: AggOp,
+    grouping: &Grouping,
+    rep: &LabelSet,
+    g: Group,
+    empty: &mut Option<LabelSet>,
+) -> S {
+    let labels = match grouping {
+        Grouping::All => empty.get_or_insert_with(empty_labels).clone(),
+        Grouping::By(names) => {
+            let present: Vec<Arc<str>> = names
+                .iter()
+                .filter(|n| label(rep, n).is_some_and(|v| !v.is_empty()))
+                .cloned()
+                .collect();
+            keep_only(rep, &present)
+        }
+        Grouping::Without(names) => drop_labels(rep, names),
+    };
+    S {
+        name: None,
+        labels,
+        value: match op {
+            AggOp::Avg => g.value / g.count,
+            AggOp::Count => g.count,
+            _ => g.value,
+        },
+        stale: g.stale,
+        srcs: Srcs::finish(g.srcs),
+    }
+}
+
+fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
+    let sig = grouping_sig(grouping);
     let mut heads: FxHashMap<u64, usize> = FxHashMap::default();
     let mut groups: Vec<Group> = Vec::new();
     for (i, s) in input.iter().enumerate() {
@@ -1145,24 +1349,14 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
             groups.push(Group {
                 first: i,
                 next: head,
-                value: s.value,
-                count: 1.0,
-                stale: s.stale,
+                value: f64::NAN,
+                count: 0.0,
+                stale: false,
                 srcs: Vec::new(),
             });
             heads.insert(h, g);
-        } else {
-            let gr = &mut groups[g];
-            gr.count += 1.0;
-            gr.stale |= s.stale;
-            gr.value = match op {
-                AggOp::Sum | AggOp::Avg => gr.value + s.value,
-                // PromQL: NaN is replaced by any number.
-                AggOp::Min if s.value < gr.value || gr.value.is_nan() => s.value,
-                AggOp::Max if s.value > gr.value || gr.value.is_nan() => s.value,
-                AggOp::Min | AggOp::Max | AggOp::Count => gr.value,
-            };
         }
+        fold(op, &mut groups[g], s.value, s.stale);
         let srcs = &mut groups[g].srcs;
         s.srcs.extend_into(srcs);
         // Bound the memory a large group can take; compacting keeps the smallest ids.
@@ -1174,32 +1368,61 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<S>) -> Vec<S> {
     groups
         .into_iter()
         .map(|g| {
-            let rep = &input[g.first].labels;
-            let labels = match grouping {
-                Grouping::All => empty.get_or_insert_with(empty_labels).clone(),
-                Grouping::By(names) => {
-                    let present: Vec<Arc<str>> = names
-                        .iter()
-                        .filter(|n| label(rep, n).is_some_and(|v| !v.is_empty()))
-                        .cloned()
-                        .collect();
-                    keep_only(rep, &present)
-                }
-                Grouping::Without(names) => drop_labels(rep, names),
-            };
-            S {
-                name: None,
-                labels,
-                value: match op {
-                    AggOp::Avg => g.value / g.count,
-                    AggOp::Count => g.count,
-                    _ => g.value,
-                },
-                stale: g.stale,
-                srcs: Srcs::finish(g.srcs),
-            }
+            let first = g.first;
+            group_sample(op, grouping, &input[first].labels, g, &mut empty)
         })
         .collect()
+}
+
+/// The range functions over a series' values (those `aggregate_range` can take).
+fn range_value_func(func: Func) -> Option<Func> {
+    matches!(
+        func,
+        Func::Rate
+            | Func::Increase
+            | Func::Delta
+            | Func::Changes
+            | Func::Resets
+            | Func::AvgOverTime
+            | Func::MinOverTime
+            | Func::MaxOverTime
+            | Func::SumOverTime
+            | Func::CountOverTime
+            | Func::LastOverTime
+    )
+    .then_some(func)
+}
+
+/// Which of `all` the selector picks, and their groups under `sig`, numbered in order of
+/// first member (see [`GroupPlan`]).
+fn plan_groups(all: &[InputSeries], sel: &Selector, sig: Sig<'_>) -> GroupPlan {
+    let mut plan = GroupPlan::default();
+    // Hash → (group, its first member's index in `all`), then a chain of groups.
+    let mut heads: FxHashMap<u64, usize> = FxHashMap::default();
+    let mut firsts: Vec<(usize, usize)> = Vec::new();
+    for (i, s) in all.iter().enumerate() {
+        if let Some(ahead) = all.get(i + PREFETCH_AHEAD) {
+            touch(&ahead.labels);
+        }
+        if !selects(sel, s) {
+            continue;
+        }
+        let h = sig.hash(&s.labels);
+        let head = heads.get(&h).copied().unwrap_or(NONE);
+        let mut g = head;
+        while g != NONE && !sig.eq(&all[firsts[g].0].labels, &s.labels) {
+            g = firsts[g].1;
+        }
+        if g == NONE {
+            g = firsts.len();
+            firsts.push((i, head));
+            heads.insert(h, g);
+        }
+        plan.picked.push(u32::try_from(i).unwrap_or(u32::MAX));
+        plan.group_of.push(u32::try_from(g).unwrap_or(u32::MAX));
+    }
+    plan.groups = firsts.len();
+    plan
 }
 
 #[cfg(test)]
@@ -1212,6 +1435,99 @@ mod tests {
 
     /// The selector-versus-literal filter must give what selecting then filtering gives;
     /// parentheses around the selector take the general path.
+    /// `op by (…) (f(sel[w]))` and `f(sel[w]) <cmp> number` take the planned paths;
+    /// wrapping the call in parentheses takes the general one (call, then aggregate or
+    /// filter). They must agree on every value, label, staleness, source list and order —
+    /// including series with too few points for a value, a group whose first member has
+    /// none, NaN, and a missing grouping label.
+    #[test]
+    fn aggregation_over_a_range_function_equals_the_general_path() {
+        let now = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+        let at = |s: i64| now - chrono::Duration::seconds(s);
+        let mut d = MemoryData::new(now);
+        let envs = [
+            "prod", "stage", "", "prod", "dev", "stage", "prod", "dev", "stage",
+        ];
+        for (i, env) in envs.into_iter().enumerate() {
+            let history: Vec<(DateTime<Utc>, f64)> = match i % 4 {
+                // One point: no rate, a last value.
+                0 => vec![(at(10), 5.0)],
+                1 => vec![(at(250), 1.0), (at(130), 40.0), (at(10), 90.0)],
+                // A reset, and a NaN sample.
+                2 => vec![
+                    (at(200), 50.0),
+                    (at(100), 3.0),
+                    (at(40), f64::NAN),
+                    (at(5), 9.0),
+                ],
+                _ => vec![(at(290), i as f64), (at(20), 10.0 * i as f64)],
+            };
+            let code = if i % 3 == 0 { "500" } else { "200" };
+            let mut labels = vec![("code", code), ("node", ["a", "b", "c"][i % 3])];
+            if !env.is_empty() {
+                labels.push(("env", env));
+            }
+            let idx = i.to_string();
+            labels.push(("i", &idx));
+            d.push_full(
+                "req",
+                label_set(labels),
+                0.0,
+                i == 5,
+                (i != 4).then_some(SourceId((i % 5) as u32)),
+                history,
+            );
+        }
+        for op in ["sum", "avg", "min", "max", "count"] {
+            for grouping in ["by (env)", "by (env, node)", "without (i, code)", ""] {
+                for func in [
+                    "rate",
+                    "increase",
+                    "max_over_time",
+                    "last_over_time",
+                    "changes",
+                ] {
+                    for sel in ["req", "req{code=~\"5..\"}", "req{env=\"none\"}"] {
+                        let fast = format!("{op} {grouping} ({func}({sel}[5m]))");
+                        let general = format!("{op} {grouping} (({func}({sel}[5m])))");
+                        let f = parse(&fast).expect("fast").eval(&d).expect("eval");
+                        let g = parse(&general).expect("general").eval(&d).expect("eval");
+                        assert_eq!(format!("{f:?}"), format!("{g:?}"), "{fast}");
+                    }
+                }
+            }
+        }
+        // The same for a comparison filter over a range function, on either side.
+        for cmp in ["==", "!=", ">", "<", ">=", "<="] {
+            for func in [
+                "rate",
+                "increase",
+                "max_over_time",
+                "last_over_time",
+                "changes",
+            ] {
+                for sel in ["req", "req{code=~\"5..\"}"] {
+                    for lit in ["0", "0.25", "90", "NaN"] {
+                        for (fast, general) in [
+                            (
+                                format!("{func}({sel}[5m]) {cmp} {lit}"),
+                                format!("({func}({sel}[5m])) {cmp} {lit}"),
+                            ),
+                            (
+                                format!("{lit} {cmp} {func}({sel}[5m])"),
+                                format!("{lit} {cmp} ({func}({sel}[5m]))"),
+                            ),
+                        ] {
+                            let f = parse(&fast).expect("fast").eval(&d).expect("eval");
+                            let g = parse(&general).expect("general").eval(&d).expect("eval");
+                            assert_eq!(format!("{f:?}"), format!("{g:?}"), "{fast}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn selector_filter_equals_the_general_path() {
         let now = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
