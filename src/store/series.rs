@@ -479,10 +479,12 @@ impl SeriesTable {
     pub fn prefetch(&self, index: usize, window: &WindowSlots) {
         let cap = self.capacity();
         let row = index * cap;
+        // The values themselves, not references to them: a reference is only an address,
+        // and computing one loads nothing.
         if let Some(&(slot, _)) = window.slots.first() {
-            std::hint::black_box(self.history.get(row + slot));
+            std::hint::black_box(self.history.get(row + slot).copied());
         }
-        std::hint::black_box(self.history.get(row + self.slot(self.generation)));
+        std::hint::black_box(self.history.get(row + self.slot(self.generation)).copied());
     }
 
     /// Time of the latest scrape.
