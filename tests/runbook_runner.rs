@@ -792,6 +792,16 @@ async fn the_secret_canary_reaches_the_child_environment_and_nothing_else() {
     let (events, line) = c.until_line(&handle.id, |l| l.starts_with("pid ")).await;
     all_events.extend(events);
     let pid: u32 = line["pid ".len()..].parse().unwrap();
+    // The line comes before the shell's `exec`; /proc reads taken while the exec replaces
+    // the process can come back empty, so wait until it is `sleep`.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "sleep\n" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} never became sleep"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
     let bytes_contain =
