@@ -320,6 +320,16 @@ impl SeriesTable {
         let cap = self.capacity();
         let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
         if first <= self.generation && self.generation >= self.unordered_until {
+            // The walk below reads two arrays backwards, and after a round of scrapes
+            // neither is in cache: ask for every line of both first, so that their misses
+            // overlap instead of following one another (a ring is a few hundred bytes).
+            for k in self.keys.iter().step_by(64 / std::mem::size_of::<i128>()) {
+                std::hint::black_box(*k);
+            }
+            let per_line = (64 / std::mem::size_of::<Option<DateTime<Utc>>>()).max(1);
+            for t in self.times.iter().step_by(per_line) {
+                std::hint::black_box(*t);
+            }
             // Times rise with the generation: walk back from the newest scrape and stop at
             // the first one at or before `start`, reading only the window's part of the
             // ring. Descending, the first key seen on each side of a bound is the extreme.
