@@ -304,11 +304,14 @@ impl InputBuilder {
         set
     }
 
-    /// `up` labels of a source, and the labels of the node it describes (node preset).
-    fn source_labels(&mut self, state: &SourceState) -> (LabelSet, Option<LabelSet>) {
+    /// `up` labels of a source, and the labels of the node it describes (node preset),
+    /// taken out of the cache: the caller puts them back with [`Self::restore_labels`].
+    /// Moved rather than cloned, because a clone writes the reference count of a label set
+    /// that a round of scrapes has evicted from cache, twice per source per round.
+    fn take_source_labels(&mut self, state: &SourceState) -> (LabelSet, Option<LabelSet>) {
         let idx = state.spec.id.0 as usize;
-        if let Some(Some(cached)) = self.per_source.get(idx) {
-            return cached.clone();
+        if let Some(cached) = self.per_source.get_mut(idx).and_then(Option::take) {
+            return cached;
         }
         let spec = &state.spec;
         let mut pairs: Vec<(&str, &str)> = vec![
@@ -335,12 +338,16 @@ impl InputBuilder {
         } else {
             pairs.push(("preset", ""));
         }
-        let entry = (self.interner.label_set(pairs), node);
+        (self.interner.label_set(pairs), node)
+    }
+
+    /// Put back what [`Self::take_source_labels`] took.
+    fn restore_labels(&mut self, state: &SourceState, labels: (LabelSet, Option<LabelSet>)) {
+        let idx = state.spec.id.0 as usize;
         if self.per_source.len() <= idx {
             self.per_source.resize(idx + 1, None);
         }
-        self.per_source[idx] = Some(entry.clone());
-        entry
+        self.per_source[idx] = Some(labels);
     }
 
     fn emit(
@@ -394,14 +401,15 @@ impl InputBuilder {
                 let Some(state) = store.source(src.id) else {
                     continue;
                 };
-                let labels = self.source_labels(state).0;
+                let labels = self.take_source_labels(state);
                 let up = matches!(
                     src.health,
                     SourceHealth::Ok { .. } | SourceHealth::Stale { .. }
                 ) && state.is_up();
                 // `up` is about the poll itself: never stale, and tied to no source, so a
                 // failing source makes it 0 rather than making it unknown.
-                self.emit_to(up_slot, &labels, flag(up), false, None);
+                self.emit_to(up_slot, &labels.0, flag(up), false, None);
+                self.restore_labels(state, labels);
             }
         }
 
@@ -413,10 +421,10 @@ impl InputBuilder {
         ]
         .map(|name| self.slots.get(name).copied());
         for n in &snap.nodes {
-            let cached = store
-                .source(n.source)
-                .and_then(|state| self.source_labels(state).1);
-            let labels = match cached {
+            let state = store.source(n.source);
+            let mut cached = state.map(|state| self.take_source_labels(state));
+            let built;
+            let labels = match cached.as_ref().and_then(|c| c.1.as_ref()) {
                 Some(l) => l,
                 None => {
                     let mut pairs =
@@ -427,20 +435,24 @@ impl InputBuilder {
                     if let Some(c) = &n.cluster {
                         pairs.push(("cluster", c));
                     }
-                    self.labels(&pairs)
+                    built = self.labels(&pairs);
+                    &built
                 }
             };
             let stale = snap.is_stale(n.source);
             // Like `up`: derived from the poll outcome, so it never depends on fresh data.
-            self.emit_to(node_up, &labels, flag(n.up), false, None);
+            self.emit_to(node_up, labels, flag(n.up), false, None);
             if let Some(v) = n.cpu_percent {
-                self.emit_to(node_cpu, &labels, v, stale, Some(n.source));
+                self.emit_to(node_cpu, labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.memory_percent {
-                self.emit_to(node_memory, &labels, v, stale, Some(n.source));
+                self.emit_to(node_memory, labels, v, stale, Some(n.source));
             }
             if let Some(v) = n.root_disk_percent {
-                self.emit_to(node_disk, &labels, v, stale, Some(n.source));
+                self.emit_to(node_disk, labels, v, stale, Some(n.source));
+            }
+            if let (Some(state), Some(labels)) = (state, cached.take()) {
+                self.restore_labels(state, labels);
             }
         }
 
