@@ -254,7 +254,10 @@ impl InputBuilder {
             cache.written = Some((table.generation(), table.layout(), stale));
             cache.placed.clear();
             for (idx, slot, labels) in &cache.wanted {
-                let Some(series) = table.get(*idx).filter(|_| table.is_present(*idx)) else {
+                if !table.is_present(*idx) {
+                    continue;
+                }
+                let Some(value) = table.latest(*idx) else {
                     continue;
                 };
                 match cache.placed.iter_mut().find(|p| p.0 == *slot) {
@@ -266,7 +269,7 @@ impl InputBuilder {
                     &mut self.cursors[*slot],
                     &self.names[*slot],
                     labels,
-                    series.value,
+                    value,
                     stale,
                     Some(id),
                     (u64::from(id.0) << 32) | *idx as u64,

@@ -87,6 +87,9 @@ pub struct SeriesTable {
     /// order; NaN where the series was absent. One allocation per table, so that a range
     /// function over a table's series reads neighbouring memory.
     history: Vec<f64>,
+    /// Each series' `last_seen`, by index: whether a series is present, read without its
+    /// `Series` struct (the rule data builder asks for thousands per round).
+    seen: Vec<u64>,
     /// Before this generation the ring may hold a scrape timed before the one preceding
     /// it (a clock stepped back); from it on, times rise with the generation.
     unordered_until: u64,
@@ -106,6 +109,7 @@ impl SeriesTable {
             times: vec![None; capacity.max(2)].into_boxed_slice(),
             keys: vec![NO_TIME; capacity.max(2)].into_boxed_slice(),
             history: Vec::new(),
+            seen: Vec::new(),
             unordered_until: 0,
             generation: 0,
             types: FxHashMap::default(),
@@ -174,6 +178,7 @@ impl SeriesTable {
             // Fits u32, as every series index (see below).
             s.index = i as u32;
         }
+        self.seen = self.series.iter().map(|s| s.last_seen).collect();
         self.layout += 1;
         self.index.clear();
         for (i, s) in self.series.iter().enumerate() {
@@ -206,6 +211,9 @@ impl SeriesTable {
                     s.value = sample.value;
                     s.timestamp_ms = sample.timestamp_ms;
                     s.last_seen = self.generation;
+                    if let Some(seen) = self.seen.get_mut(id as usize) {
+                        *seen = self.generation;
+                    }
                     if let Some(v) = self.history.get_mut(id as usize * cap + slot) {
                         *v = sample.value;
                     }
@@ -246,6 +254,7 @@ impl SeriesTable {
             last_seen: self.generation,
             index: id,
         });
+        self.seen.push(self.generation);
         self.index.entry(h).or_default().push(id);
     }
 
@@ -268,9 +277,17 @@ impl SeriesTable {
 
     /// Whether the series at `index` was in the latest scrape.
     pub fn is_present(&self, index: usize) -> bool {
-        self.series
-            .get(index)
-            .is_some_and(|s| s.last_seen == self.generation)
+        self.seen.get(index) == Some(&self.generation)
+    }
+
+    /// The value in the latest scrape of the series at `index` (NaN if it was absent; see
+    /// [`Self::is_present`]), read from its history row rather than its `Series` struct:
+    /// the same value, in the row a range function over the series reads next.
+    pub fn latest(&self, index: usize) -> Option<f64> {
+        let cap = self.capacity();
+        self.history
+            .get(index * cap + self.slot(self.generation))
+            .copied()
     }
 
     /// The series at an index from [`Self::present_indexed`].
@@ -698,5 +715,39 @@ mod tests {
         table.ingest("kept 16\nnew 7\n", at(6));
         let new = table.get(1).expect("new");
         assert_eq!(table.history(new), vec![(at(6), 7.0)]);
+    }
+
+    /// `is_present` and `latest` (read without the `Series` struct) say what the struct
+    /// says, through absences, a NaN sample, a duplicate sample and evictions.
+    #[test]
+    fn presence_and_latest_value_match_the_series() {
+        let t0 = Utc.timestamp_opt(1_795_300_000, 0).single().expect("time");
+        let mut table = SeriesTable::new(3);
+        let bodies = [
+            "a 1\nb 2\nc NaN\n",
+            "a 3\nc 4\nc 5\n",
+            "b 6\n",
+            "a 7\nd 8\n",
+            "d 9\n",
+            "d 10\ne 11\n",
+            "e NaN\n",
+        ];
+        for (i, body) in bodies.iter().enumerate() {
+            table.ingest(body, t0 + chrono::Duration::seconds(i as i64));
+            for idx in 0..table.len() {
+                let s = table.get(idx).expect("series");
+                let present = s.last_seen == table.generation;
+                assert_eq!(table.is_present(idx), present, "{} after {body:?}", s.name);
+                if present {
+                    let latest = table.latest(idx).expect("a row");
+                    assert_eq!(
+                        latest.to_bits(),
+                        s.value.to_bits(),
+                        "{} after {body:?}",
+                        s.name
+                    );
+                }
+            }
+        }
     }
 }
