@@ -792,18 +792,25 @@ async fn the_secret_canary_reaches_the_child_environment_and_nothing_else() {
     let (events, line) = c.until_line(&handle.id, |l| l.starts_with("pid ")).await;
     all_events.extend(events);
     let pid: u32 = line["pid ".len()..].parse().unwrap();
-    // The line comes before the shell's `exec`; /proc reads taken while the exec replaces
-    // the process can come back empty, so wait until it is `sleep`.
+    // The line comes before the shell's `exec`, and while the exec replaces the process,
+    // /proc shows `sleep` as its name before its new environment is in place (a read then
+    // comes back empty; seen under load). Wait until both are.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "sleep\n" {
+    let (cmdline, environ) = loop {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if comm == "sleep\n" && !environ.is_empty() {
+            break (
+                std::fs::read(format!("/proc/{pid}/cmdline")).unwrap(),
+                environ,
+            );
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "pid {pid} never became sleep"
+            "pid {pid} never settled as sleep"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    };
     let bytes_contain =
         |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(!bytes_contain(&cmdline, &canary), "the canary is in argv");
