@@ -279,6 +279,15 @@ pub(crate) fn eval_root(
     })
 }
 
+/// A range function over a selector, planned (see [`GroupPlan`]), with its values: one per
+/// picked series, in the plan's order.
+struct Planned<'a> {
+    func: Func,
+    all: &'a [InputSeries],
+    plan: Arc<GroupPlan>,
+    values: Vec<Option<f64>>,
+}
+
 struct Evaluator<'d> {
     data: &'d dyn RuleData,
     shared: Option<&'d Shared<'d>>,
@@ -409,20 +418,9 @@ impl Evaluator<'_> {
         grouping: &Grouping,
         expr: &Node,
     ) -> Option<Vec<S>> {
-        let Node::Call(func, args) = expr else {
-            return None;
-        };
-        let (Some(func), [Node::Range(sel, window)]) = (range_value_func(*func), args.as_slice())
-        else {
-            return None;
-        };
-        let all = self.data.series(&sel.name);
-        let plan = self.plan(node, all, sel, grouping);
-        let f = |p: &[(DateTime<Utc>, f64)]| over_time(func, p);
-        let mut values = Vec::with_capacity(plan.picked.len());
-        self.data
-            .range_values(all, &plan.picked, *window, func as u8, &f, &mut values);
-
+        let Planned {
+            all, plan, values, ..
+        } = self.planned_range(node, expr, grouping)?;
         // As `aggregate` does over the call's result: a group starts at its first member
         // with a value, members fold in order, and groups come out in order of that member.
         let mut groups: Vec<Option<(usize, Group)>> = (0..plan.groups).map(|_| None).collect();
@@ -468,25 +466,40 @@ impl Evaluator<'_> {
         )
     }
 
-    /// The plan for `node` (an aggregation, or a filter with [`Grouping::All`]) over `all`:
-    /// the one kept from an earlier round if the label sets are the same, else made now.
-    fn plan(
-        &self,
-        node: &Node,
-        all: &[InputSeries],
-        sel: &Selector,
-        grouping: &Grouping,
-    ) -> Arc<GroupPlan> {
+    /// The range function `call` (`f(selector[window])`, `None` for anything else) planned
+    /// for `node` (an aggregation, or a filter with [`Grouping::All`]) — the plan kept from
+    /// an earlier round if the label sets are the same, else made now — and its values.
+    fn planned_range(&self, node: &Node, call: &Node, grouping: &Grouping) -> Option<Planned<'_>> {
+        let Node::Call(func, args) = call else {
+            return None;
+        };
+        let (Some(func), [Node::Range(sel, window)]) = (range_value_func(*func), args.as_slice())
+        else {
+            return None;
+        };
+        let all = self.data.series(&sel.name);
         let epoch = self.data.labels_epoch(all);
         let key = node.to_string();
-        if let Some(plan) = epoch.and_then(|e| self.data.plan(&key, e)) {
-            return plan;
-        }
-        let plan = Arc::new(plan_groups(all, sel, grouping_sig(grouping)));
-        if let Some(e) = epoch {
-            self.data.keep_plan(&key, e, plan.clone());
-        }
-        plan
+        let plan = match epoch.and_then(|e| self.data.plan(&key, e)) {
+            Some(plan) => plan,
+            None => {
+                let plan = Arc::new(plan_groups(all, sel, grouping_sig(grouping)));
+                if let Some(e) = epoch {
+                    self.data.keep_plan(&key, e, plan.clone());
+                }
+                plan
+            }
+        };
+        let f = |p: &[(DateTime<Utc>, f64)]| over_time(func, p);
+        let mut values = Vec::with_capacity(plan.picked.len());
+        self.data
+            .range_values(all, &plan.picked, *window, func as u8, &f, &mut values);
+        Some(Planned {
+            func,
+            all,
+            plan,
+            values,
+        })
     }
 
     /// `f(selector[window]) <op> number` (or `number <op> …`) as a filter: the planned
@@ -500,19 +513,12 @@ impl Evaluator<'_> {
             (Node::Number(n), Node::Call(..)) => (rhs, n.0, true),
             _ => return None,
         };
-        let Node::Call(func, args) = call else {
-            return None;
-        };
-        let (Some(func), [Node::Range(sel, window)]) = (range_value_func(*func), args.as_slice())
-        else {
-            return None;
-        };
-        let all = self.data.series(&sel.name);
-        let plan = self.plan(node, all, sel, &Grouping::All);
-        let f = |p: &[(DateTime<Utc>, f64)]| over_time(func, p);
-        let mut values = Vec::with_capacity(plan.picked.len());
-        self.data
-            .range_values(all, &plan.picked, *window, func as u8, &f, &mut values);
+        let Planned {
+            func,
+            all,
+            plan,
+            values,
+        } = self.planned_range(node, call, &Grouping::All)?;
         Some(
             plan.picked
                 .iter()
