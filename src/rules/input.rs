@@ -683,6 +683,14 @@ fn put(
     source: Option<SourceId>,
     handle: u64,
 ) -> bool {
+    let entry = || InputSeries {
+        name: name.clone(),
+        labels: labels.clone(),
+        value,
+        stale,
+        source,
+        handle,
+    };
     let changed = match bucket.get_mut(*cursor) {
         Some(e) if e.handle == handle && Arc::ptr_eq(&e.labels, labels) => {
             // The name is the bucket's, one allocation for every entry.
@@ -692,25 +700,11 @@ fn put(
             false
         }
         Some(e) => {
-            *e = InputSeries {
-                name: name.clone(),
-                labels: labels.clone(),
-                value,
-                stale,
-                source,
-                handle,
-            };
+            *e = entry();
             true
         }
         None => {
-            bucket.push(InputSeries {
-                name: name.clone(),
-                labels: labels.clone(),
-                value,
-                stale,
-                source,
-                handle,
-            });
+            bucket.push(entry());
             true
         }
     };
