@@ -358,21 +358,9 @@ impl Evaluator<'_> {
                 return_bool: false,
                 ..
             } if op.is_comparison()
-                && matches!(
-                    (&**lhs, &**rhs),
-                    (Node::Selector(_), Node::Number(_)) | (Node::Number(_), Node::Selector(_))
-                ) =>
-            {
-                V::Vector(self.filter_selector(*op, lhs, rhs))
-            }
-            Node::Binary {
-                op,
-                lhs,
-                rhs,
-                return_bool: false,
-                ..
-            } if op.is_comparison()
-                && let Some(v) = self.filter_range(node, *op, lhs, rhs) =>
+                && let Some(v) = self
+                    .filter_selector(*op, lhs, rhs)
+                    .or_else(|| self.filter_range(node, *op, lhs, rhs)) =>
             {
                 V::Vector(v)
             }
@@ -561,34 +549,37 @@ impl Evaluator<'_> {
     /// `selector <op> number` (or `number <op> selector`) as a filter, without copying the
     /// series that fail the comparison first: the same result as selecting then filtering
     /// with [`vector_scalar`] (a literal is never stale and has no sources), for rules like
-    /// `node_cpu_percent > 85` that read thousands of series and keep few.
-    fn filter_selector(&self, op: BinOp, lhs: &Node, rhs: &Node) -> Vec<S> {
+    /// `node_cpu_percent > 85` that read thousands of series and keep few; `None` for other
+    /// shapes.
+    fn filter_selector(&self, op: BinOp, lhs: &Node, rhs: &Node) -> Option<Vec<S>> {
         let (sel, lit, scalar_left) = match (lhs, rhs) {
             (Node::Selector(sel), Node::Number(n)) => (sel, n.0, false),
             (Node::Number(n), Node::Selector(sel)) => (sel, n.0, true),
-            _ => return Vec::new(),
+            _ => return None,
         };
         // The comparison first: it reads only the series' value, while matching reads its
         // label set; both are pure, so the order does not change which series pass.
-        self.data
-            .series(&sel.name)
-            .iter()
-            .filter(|s| {
-                let (l, r) = if scalar_left {
-                    (lit, s.value)
-                } else {
-                    (s.value, lit)
-                };
-                compare(op, l, r) && selects(sel, s)
-            })
-            .map(|s| S {
-                name: Some(s.name.clone()),
-                labels: s.labels.clone(),
-                value: s.value,
-                stale: s.stale,
-                srcs: Srcs::from_opt(s.source),
-            })
-            .collect()
+        Some(
+            self.data
+                .series(&sel.name)
+                .iter()
+                .filter(|s| {
+                    let (l, r) = if scalar_left {
+                        (lit, s.value)
+                    } else {
+                        (s.value, lit)
+                    };
+                    compare(op, l, r) && selects(sel, s)
+                })
+                .map(|s| S {
+                    name: Some(s.name.clone()),
+                    labels: s.labels.clone(),
+                    value: s.value,
+                    stale: s.stale,
+                    srcs: Srcs::from_opt(s.source),
+                })
+                .collect(),
+        )
     }
 
     fn select(&self, sel: &Selector) -> Vec<S> {
