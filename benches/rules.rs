@@ -258,6 +258,17 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    // The rule data builder alone (its part of `rules`).
+    group.bench_function("build", |b| {
+        b.iter_custom(|iters| {
+            after_scrapes(&mut fleet, iters, |core, now| {
+                let snapshot = core.store().snapshot(now);
+                let start = Instant::now();
+                black_box(input.build(core.store(), &snapshot, now).series_count());
+                start.elapsed()
+            })
+        })
+    });
     // What a round sees in the running console instead: one every second, each after the
     // scrapes of the last second (every source every 30 s, staggered: 1/30 of the fleet).
     let mut tick = 0u32;

@@ -25,6 +25,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::data::{GroupPlan, InputSeries, Interner, LabelSet, RangeFn, RuleData, label};
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
+use crate::store::prefetch;
 use crate::store::series::{Series, SeriesTable, WindowSlots};
 use crate::store::{Snapshot, SourceState, Store};
 
@@ -84,22 +85,29 @@ pub struct InputBuilder {
     plans: RefCell<FxHashMap<String, (u64, Arc<GroupPlan>)>>,
 }
 
+/// How many sources ahead a range function asks for a source's lines (see
+/// [`RuleData::range_values`]): far enough for a miss (a few hundred ns) to be over by the
+/// time the source is read, near enough that the lines are still in cache then.
+const PREFETCH_RUNS: usize = 6;
+
 /// Past this many remembered plans the cache starts over (rule files can be reloaded).
 const PLAN_CACHE_LIMIT: usize = 1024;
 
 /// The ring slots each range window reads from each source's table (see
-/// [`SeriesTable::window_slots`]), by source id: several range functions read the same
-/// table over the same window (`rate(a_sum[5m]) / rate(a_count[5m])`), and a table not
-/// scraped since an earlier round keeps its slots while the instant stays in their span.
+/// [`SeriesTable::window_slots`]): several range functions read the same table over the
+/// same window (`rate(a_sum[5m]) / rate(a_count[5m])`), and a table not scraped since an
+/// earlier round keeps its slots while the instant stays in their span. One lane per
+/// window, each indexed by source id: a range function walks sources in id order, so its
+/// entries are read one after another in memory.
 #[derive(Debug, Default)]
 struct Windows {
-    by_source: Vec<Vec<WindowEntry>>,
+    lanes: Vec<(Duration, Vec<WindowEntry>)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct WindowEntry {
-    window: Duration,
-    /// The table's generation and layout the slots were worked out for.
+    /// The table's generation and layout the slots were worked out for (a new entry has
+    /// no span, so it is worked out whatever its stamp).
     stamp: (u64, u64),
     slots: WindowSlots,
 }
@@ -160,7 +168,7 @@ impl InputBuilder {
             self.per_source.clear();
             self.ranges.get_mut().clear();
             self.stamps.clear();
-            self.windows.get_mut().by_source.clear();
+            self.windows.get_mut().lanes.clear();
             self.plans.get_mut().clear();
         }
         self.cursors.clear();
@@ -204,7 +212,28 @@ impl InputBuilder {
     }
 
     fn exporter_series(&mut self, store: &Store, snap: &Snapshot) {
-        for state in store.sources() {
+        let states = store.sources();
+        for (n, state) in states.iter().enumerate() {
+            // After a round of scrapes, every source's table, presence and values are out
+            // of cache: ask for them ahead, one link of the chain per stage (as range
+            // functions do): the table and this cache's lists two stages ahead, then the
+            // lines of the series the lists name.
+            if let Some(ahead) = states.get(n + 2 * PREFETCH_RUNS) {
+                ahead.table.prefetch_table();
+                // By position, not by its id: reading the id would wait for its line. A
+                // source's position is its id (`Store::source`), so this is its cache.
+                if let Some(cache) = self.sources.get(n + 2 * PREFETCH_RUNS) {
+                    prefetch::slice(&cache.wanted);
+                    prefetch::slice(&cache.placed);
+                }
+            }
+            if let Some(ahead) = states.get(n + PREFETCH_RUNS)
+                && let Some(cache) = self.sources.get(ahead.spec.id.0 as usize)
+            {
+                for &(idx, _, _) in &cache.wanted {
+                    ahead.table.prefetch_latest(idx);
+                }
+            }
             if !matches!(state.spec.kind, SourceKind::Metrics(_)) {
                 continue;
             }
@@ -796,7 +825,7 @@ impl RuleData for StoreData<'_> {
         let Some(table) = self.table_of(series) else {
             return;
         };
-        let windows = self.windows(series, table, window);
+        let windows = self.windows((series.handle >> 32) as usize, table, window);
         table.window_points_at(series_index(series), &windows, out);
     }
 
@@ -845,9 +874,11 @@ impl RuleData for StoreData<'_> {
             }
         };
         let memos = &mut ranges[lane].memos;
-        // The table and window slots of the source whose series are being read: a source's
-        // series are contiguous in a bucket, so this changes once per source.
-        let mut run: Option<(usize, Option<TableRun<'_>>)> = None;
+        // Remembered values first; the rest are read below, source by source: `todo` holds
+        // (position in `picked`, position in `series`, row in its table), `runs` where each
+        // source's part of it starts (a source's series are contiguous in a bucket).
+        let mut todo: Vec<(usize, usize, usize)> = Vec::new();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
         for (k, &i) in picked.iter().enumerate() {
             let i = i as usize;
             let Some(s) = series.get(i) else {
@@ -865,44 +896,61 @@ impl RuleData for StoreData<'_> {
                 out.push(m.value);
                 continue;
             }
+            out.push(None);
             let source = (s.handle >> 32) as usize;
-            if run.as_ref().is_none_or(|(r, _)| *r != source) {
-                // The slots borrow must end before the next one starts.
-                drop(run.take());
-                let table = self.table_of(s);
-                run = Some((source, table.map(|t| (t, self.windows(s, t, window)))));
-                // Ask for every row this source's run will read before reading the first:
-                // the rows were evicted by the scrapes, and their misses then overlap
-                // instead of following one another.
-                if let Some((_, Some((table, slots)))) = &run {
-                    for &j in &picked[k..] {
-                        match series.get(j as usize) {
-                            Some(n) if (n.handle >> 32) as usize == source => {
-                                table.prefetch(series_index(n), slots)
-                            }
-                            _ => break,
-                        }
-                    }
+            if runs.last().is_none_or(|&(r, _)| r != source) {
+                runs.push((source, todo.len()));
+            }
+            todo.push((k, i, series_index(s)));
+        }
+        let run = |r: usize| {
+            let start = runs.get(r).map_or(todo.len(), |&(_, start)| start);
+            let end = runs.get(r + 1).map_or(todo.len(), |&(_, end)| end);
+            todo.get(start..end).unwrap_or(&[])
+        };
+        // How many scrapes a window reads, for asking ahead: the last table's count, which
+        // is its neighbours' too in a fleet polled at one interval (a wrong guess only
+        // asks for a line too many or too few).
+        let mut depth = 0;
+        for (r, &(source, _)) in runs.iter().enumerate() {
+            // The chain of misses per source (table → scrape-time ring → rows) is asked for
+            // ahead, one link per stage, so that a source's lines are in cache when it is
+            // read: its table two stages ahead, its ring and rows one stage ahead.
+            if let Some(&(ahead, _)) = runs.get(r + 2 * PREFETCH_RUNS) {
+                self.store.prefetch_source(SourceId(ahead as u32));
+            }
+            if let Some(&(ahead, _)) = runs.get(r + PREFETCH_RUNS)
+                && let Some(table) = self.table_at(ahead)
+            {
+                table.prefetch_ring(depth + 1);
+                for &(_, _, row) in run(r + PREFETCH_RUNS) {
+                    table.prefetch_row(row, depth);
                 }
             }
-            let Some((_, Some((table, slots)))) = &run else {
-                points.clear();
-                out.push(f(&points));
+            let Some(table) = self.table_at(source) else {
+                for &(k, _, _) in run(r) {
+                    points.clear();
+                    out[k] = f(&points);
+                }
                 continue;
             };
-            table.window_points_at(series_index(s), slots, &mut points);
-            let value = f(&points);
-            if let (Some(place), Some((from, until))) = (memos.get_mut(i), slots.span()) {
-                *place = Some(RangeMemo {
-                    handle: s.handle,
-                    generation: table.generation(),
-                    layout: table.layout(),
-                    from,
-                    until,
-                    value,
-                });
+            let slots = self.windows(source, table, window);
+            depth = slots.len();
+            for &(k, i, row) in run(r) {
+                table.window_points_at(row, &slots, &mut points);
+                let value = f(&points);
+                if let (Some(place), Some((from, until))) = (memos.get_mut(i), slots.span()) {
+                    *place = Some(RangeMemo {
+                        handle: series[i].handle,
+                        generation: table.generation(),
+                        layout: table.layout(),
+                        from,
+                        until,
+                        value,
+                    });
+                }
+                out[k] = value;
             }
-            out.push(value);
         }
     }
 
@@ -945,8 +993,17 @@ impl<'a> StoreData<'a> {
         if series.handle == SYNTHETIC {
             return None;
         }
-        let source = SourceId((series.handle >> 32) as u32);
-        Some(&self.store.source(source)?.table)
+        self.table_at((series.handle >> 32) as usize)
+    }
+
+    /// The table of the source with this index (its id).
+    fn table_at(&self, source: usize) -> Option<&'a SeriesTable> {
+        Some(
+            &self
+                .store
+                .source(SourceId(u32::try_from(source).ok()?))?
+                .table,
+        )
     }
 
     /// (bucket, index in it) of an exporter series of this round's data, found by address:
@@ -977,31 +1034,25 @@ impl<'a> StoreData<'a> {
     /// instant, worked out when the previous call was for another table or window.
     fn windows(
         &self,
-        series: &InputSeries,
+        source: usize,
         table: &SeriesTable,
         window: Duration,
     ) -> std::cell::RefMut<'a, WindowSlots> {
-        let source = (series.handle >> 32) as usize;
         let stamp = (table.generation(), table.layout());
         let now = self.now;
         let mut windows = self.windows.borrow_mut();
-        if windows.by_source.len() <= source {
-            windows.by_source.resize_with(source + 1, Vec::new);
-        }
-        let entries = &mut windows.by_source[source];
-        let i = match entries.iter().position(|e| e.window == window) {
-            Some(i) => i,
+        let lane = match windows.lanes.iter().position(|(w, _)| *w == window) {
+            Some(lane) => lane,
             None => {
-                entries.push(WindowEntry {
-                    window,
-                    stamp,
-                    slots: WindowSlots::default(),
-                });
-                // Not yet worked out: no span, so the check below recomputes it.
-                entries.len() - 1
+                windows.lanes.push((window, Vec::new()));
+                windows.lanes.len() - 1
             }
         };
-        let entry = &mut entries[i];
+        let entries = &mut windows.lanes[lane].1;
+        if entries.len() <= source {
+            entries.resize_with(source + 1, WindowEntry::default);
+        }
+        let entry = &mut entries[source];
         let current = entry.stamp == stamp
             && entry
                 .slots
@@ -1012,12 +1063,9 @@ impl<'a> StoreData<'a> {
             table.window_slots(w, now, &mut entry.slots);
             entry.stamp = stamp;
         }
-        std::cell::RefMut::map(windows, |w| &mut w.by_source[source][i].slots)
+        std::cell::RefMut::map(windows, |w| &mut w.lanes[lane].1[source].slots)
     }
 }
-
-/// A source's table and the ring slots a window reads from it, while its series are read.
-type TableRun<'t> = (&'t SeriesTable, std::cell::RefMut<'t, WindowSlots>);
 
 /// The index in its table of an exporter series (see [`InputBuilder::build`]'s handles).
 fn series_index(series: &InputSeries) -> usize {

@@ -7,6 +7,7 @@
 //! coverage (`retention`); the UI and rules read that snapshot and nothing else.
 
 pub mod model;
+pub mod prefetch;
 pub mod preset;
 pub mod retention;
 pub mod series;
@@ -208,6 +209,15 @@ impl Store {
 
     pub fn source(&self, id: SourceId) -> Option<&SourceState> {
         self.sources.get(id.0 as usize).filter(|s| s.spec.id == id)
+    }
+
+    /// Ask for what [`Self::source`] and a source's table read first, without waiting (see
+    /// [`prefetch`]): the address needs no load, so this can run well ahead of the read.
+    pub fn prefetch_source(&self, id: SourceId) {
+        if let Some(state) = self.sources.get(id.0 as usize) {
+            prefetch::line(&state.spec.id);
+            state.table.prefetch_table();
+        }
     }
 
     /// Apply one poll report. Reports for unknown sources are ignored (logged).

@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::sanitize;
 use crate::source::exposition::{self, Label, MetricType, ParseError, SampleRef, Visitor};
+use crate::store::prefetch;
 
 /// One time series and its recent past.
 #[derive(Debug, Clone)]
@@ -61,11 +62,34 @@ impl Series {
 /// and the instants over which they stay the same.
 #[derive(Debug, Clone, Default)]
 pub struct WindowSlots {
+    /// While scrape times rise with the generation (nearly always), the window is a run of
+    /// consecutive ring slots: (oldest slot, count), the times read from the ring. Held
+    /// inline, so that a cache of windows by source reads no allocation per source.
+    run: Option<(usize, usize)>,
+    /// Otherwise the slots and their times, listed (`run` is `None`).
     slots: Vec<(usize, DateTime<Utc>)>,
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl WindowSlots {
+    /// How many scrapes the window holds.
+    pub fn len(&self) -> usize {
+        self.run.map_or(self.slots.len(), |(_, count)| count)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slots, oldest first, whichever way they are held.
+    #[cfg(test)]
+    fn listed(&self, cap: usize) -> Vec<usize> {
+        match self.run {
+            Some((oldest, count)) => (0..count).map(|i| (oldest + i) % cap).collect(),
+            None => self.slots.iter().map(|&(slot, _)| slot).collect(),
+        }
+    }
+
     /// `[from, until)`: the instants at which the window holds the same slots; `None` when a
     /// boundary does not fit a `DateTime` (then nothing should be remembered).
     pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
@@ -90,6 +114,10 @@ pub struct SeriesTable {
     /// Each series' `last_seen`, by index: whether a series is present, read without its
     /// `Series` struct (the rule data builder asks for thousands per round).
     seen: Vec<u64>,
+    /// Each series' value in the latest scrape it was in, by index: the rule data builder
+    /// reads it for every wanted series each round, and one dense array is a line per eight
+    /// series where the history rows are a line each.
+    values: Vec<f64>,
     /// Before this generation the ring may hold a scrape timed before the one preceding
     /// it (a clock stepped back); from it on, times rise with the generation.
     unordered_until: u64,
@@ -110,6 +138,7 @@ impl SeriesTable {
             keys: vec![NO_TIME; capacity.max(2)].into_boxed_slice(),
             history: Vec::new(),
             seen: Vec::new(),
+            values: Vec::new(),
             unordered_until: 0,
             generation: 0,
             types: FxHashMap::default(),
@@ -179,6 +208,7 @@ impl SeriesTable {
             s.index = i as u32;
         }
         self.seen = self.series.iter().map(|s| s.last_seen).collect();
+        self.values = self.series.iter().map(|s| s.value).collect();
         self.layout += 1;
         self.index.clear();
         for (i, s) in self.series.iter().enumerate() {
@@ -213,6 +243,9 @@ impl SeriesTable {
                     s.last_seen = self.generation;
                     if let Some(seen) = self.seen.get_mut(id as usize) {
                         *seen = self.generation;
+                    }
+                    if let Some(value) = self.values.get_mut(id as usize) {
+                        *value = sample.value;
                     }
                     if let Some(v) = self.history.get_mut(id as usize * cap + slot) {
                         *v = sample.value;
@@ -255,6 +288,7 @@ impl SeriesTable {
             index: id,
         });
         self.seen.push(self.generation);
+        self.values.push(sample.value);
         self.index.entry(h).or_default().push(id);
     }
 
@@ -280,14 +314,20 @@ impl SeriesTable {
         self.seen.get(index) == Some(&self.generation)
     }
 
-    /// The value in the latest scrape of the series at `index` (NaN if it was absent; see
-    /// [`Self::is_present`]), read from its history row rather than its `Series` struct:
-    /// the same value, in the row a range function over the series reads next.
+    /// The value of the series at `index` in the latest scrape it was in (see
+    /// [`Self::is_present`] for whether that is the table's latest), read without its
+    /// `Series` struct.
     pub fn latest(&self, index: usize) -> Option<f64> {
-        let cap = self.capacity();
-        self.history
-            .get(index * cap + self.slot(self.generation))
-            .copied()
+        self.values.get(index).copied()
+    }
+
+    /// Ask for what [`Self::is_present`] and [`Self::latest`] read for the series at
+    /// `index`, without waiting (see [`prefetch`]).
+    pub fn prefetch_latest(&self, index: usize) {
+        if let (Some(seen), Some(value)) = (self.seen.get(index), self.values.get(index)) {
+            prefetch::line(seen);
+            prefetch::line(value);
+        }
     }
 
     /// The series at an index from [`Self::present_indexed`].
@@ -322,6 +362,7 @@ impl SeriesTable {
         out: &mut WindowSlots,
     ) {
         out.slots.clear();
+        out.run = None;
         // A window reaching before the representable past takes the whole ring.
         let start = now
             .checked_sub_signed(window)
@@ -337,21 +378,12 @@ impl SeriesTable {
         let cap = self.capacity();
         let first = self.generation.saturating_sub(cap as u64 - 1).max(1);
         if first <= self.generation && self.generation >= self.unordered_until {
-            // The walk below reads two arrays backwards, and after a round of scrapes
-            // neither is in cache: ask for every line of both first, so that their misses
-            // overlap instead of following one another (a ring is a few hundred bytes).
-            for k in self.keys.iter().step_by(64 / std::mem::size_of::<i128>()) {
-                std::hint::black_box(*k);
-            }
-            let per_line = (64 / std::mem::size_of::<Option<DateTime<Utc>>>()).max(1);
-            for t in self.times.iter().step_by(per_line) {
-                std::hint::black_box(*t);
-            }
             // Times rise with the generation: walk back from the newest scrape and stop at
             // the first one at or before `start`, reading only the window's part of the
             // ring. Descending, the first key seen on each side of a bound is the extreme.
             let mut slot = self.slot(self.generation);
             let count = (self.generation - first + 1) as usize;
+            let mut run = (0, 0);
             for _ in 0..count {
                 let k = self.keys.get(slot).copied().unwrap_or(NO_TIME);
                 if k == NO_TIME {
@@ -369,13 +401,11 @@ impl SeriesTable {
                         break;
                     }
                     first_gt_start = (k, slot);
-                    if let Some(&Some(t)) = self.times.get(slot) {
-                        out.slots.push((slot, t));
-                    }
+                    run = (slot, run.1 + 1);
                 }
                 slot = slot.checked_sub(1).unwrap_or(cap - 1);
             }
-            out.slots.reverse();
+            out.run = Some(run);
         } else if first <= self.generation {
             let mut slot = self.slot(first);
             // Generations first..=generation, at most `cap` of them (so the count fits usize).
@@ -452,6 +482,22 @@ impl SeriesTable {
             .history
             .get(index * cap..(index + 1) * cap)
             .unwrap_or(&[]);
+        if let Some((oldest, count)) = window.run {
+            let mut slot = oldest;
+            for _ in 0..count {
+                // A slot inside the window has a time (its key was compared).
+                if let (Some(&v), Some(&Some(t))) = (row.get(slot), self.times.get(slot))
+                    && !v.is_nan()
+                {
+                    out.push((t, v));
+                }
+                slot += 1;
+                if slot == cap {
+                    slot = 0;
+                }
+            }
+            return;
+        }
         for &(slot, t) in &window.slots {
             if let Some(&v) = row.get(slot)
                 && !v.is_nan()
@@ -500,18 +546,49 @@ impl SeriesTable {
         self.history.get(start..start + cap).unwrap_or(&[])
     }
 
-    /// Start loading the values of the series at `index` (the slots of the latest scrape
-    /// and of the window's oldest point) into cache without waiting for them: range
-    /// functions read one table after another, and each row is a cache miss otherwise.
-    pub fn prefetch(&self, index: usize, window: &WindowSlots) {
-        let cap = self.capacity();
-        let row = index * cap;
-        // The values themselves, not references to them: a reference is only an address,
-        // and computing one loads nothing.
-        if let Some(&(slot, _)) = window.slots.first() {
-            std::hint::black_box(self.history.get(row + slot).copied());
+    /// Ask for this table's own fields (where its ring and rows are) without waiting: the
+    /// first link of the chain of misses a range function follows per table (see
+    /// [`prefetch`]).
+    pub fn prefetch_table(&self) {
+        prefetch::object(self);
+    }
+
+    /// Ask for the scrape times of the latest `n` scrapes. Reads this table's fields, which
+    /// should have been asked for a little earlier ([`Self::prefetch_table`]).
+    pub fn prefetch_ring(&self, n: usize) {
+        for range in self.latest_slots(n) {
+            if let (Some(keys), Some(times)) = (self.keys.get(range.clone()), self.times.get(range))
+            {
+                prefetch::slice(keys);
+                prefetch::slice(times);
+            }
         }
-        std::hint::black_box(self.history.get(row + self.slot(self.generation)).copied());
+    }
+
+    /// Ask for the values of the series at `index` in the latest `n` scrapes.
+    pub fn prefetch_row(&self, index: usize, n: usize) {
+        let cap = self.capacity();
+        let Some(row) = self.history.get(index * cap..(index + 1) * cap) else {
+            return;
+        };
+        for range in self.latest_slots(n) {
+            if let Some(values) = row.get(range) {
+                prefetch::slice(values);
+            }
+        }
+    }
+
+    /// The ring slots of the latest `n` scrapes (at most the whole ring), as two ranges:
+    /// the part up to the latest slot, and the part that wrapped to the ring's end.
+    fn latest_slots(&self, n: usize) -> [std::ops::Range<usize>; 2] {
+        let cap = self.capacity();
+        let n = n.min(cap);
+        let latest = self.slot(self.generation);
+        if n <= latest + 1 {
+            [latest + 1 - n..latest + 1, 0..0]
+        } else {
+            [0..latest + 1, cap - (n - latest - 1)..cap]
+        }
     }
 
     /// Time of the latest scrape.
@@ -679,17 +756,21 @@ mod tests {
                 }
                 let (from, until) = window.span().expect("span fits");
                 assert!(from <= now && now < until);
-                let slots = window.slots.clone();
+                let slots = window.listed(table.capacity());
                 let mut other = WindowSlots::default();
                 for probe in [from, until - chrono::Duration::nanoseconds(1)] {
                     table.window_slots(w, probe, &mut other);
-                    assert_eq!(other.slots, slots, "w={w_ms} offset={offset_ms} at {probe}");
+                    assert_eq!(
+                        other.listed(table.capacity()),
+                        slots,
+                        "w={w_ms} offset={offset_ms} at {probe}"
+                    );
                 }
                 // Just outside the span, the slots differ (it is not narrower than needed
                 // for a table whose series are all present).
                 if until < DateTime::<Utc>::MAX_UTC {
                     table.window_slots(w, until, &mut other);
-                    assert_ne!(other.slots, slots);
+                    assert_ne!(other.listed(table.capacity()), slots);
                 }
             }
         }
@@ -738,15 +819,14 @@ mod tests {
                 let s = table.get(idx).expect("series");
                 let present = s.last_seen == table.generation;
                 assert_eq!(table.is_present(idx), present, "{} after {body:?}", s.name);
-                if present {
-                    let latest = table.latest(idx).expect("a row");
-                    assert_eq!(
-                        latest.to_bits(),
-                        s.value.to_bits(),
-                        "{} after {body:?}",
-                        s.name
-                    );
-                }
+                // Present or not: the value of the latest scrape the series was in.
+                let latest = table.latest(idx).expect("a value");
+                assert_eq!(
+                    latest.to_bits(),
+                    s.value.to_bits(),
+                    "{} after {body:?}",
+                    s.name
+                );
             }
         }
     }
