@@ -12,8 +12,8 @@
 //! when data arrives. This is the worst case — in the running console a round follows the
 //! scrapes of the last 250 ms to 1 s — and the one the figure is for.
 //!
-//! Measured: building the rule data and evaluating every rule (`rules`); the same for the
-//! typical one-second round (`rules_tick`); each rule that reads history on its own, the
+//! Measured: building the rule data and evaluating every rule (`rules`); the builder alone
+//! (`build`); the same as `rules` for the typical one-second round (`rules_tick`); each rule that reads history on its own, the
 //! rule data built untimed (`rule/NAME`); and the whole round the engine runs each tick —
 //! snapshot, presets, rules and incidents (`round`).
 
