@@ -15,12 +15,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 use watchdeck::config::settings::{
-    BackupMetricNames, Preset, PrometheusSpec, SourceId, SourceKind, SourceSpec, Tier,
+    BackupMetricNames, Placement, Preset, PrometheusSpec, SourceId, SourceKind, SourceSpec, Tier,
 };
+use watchdeck::rules::data::{RuleData, label};
+use watchdeck::rules::input::InputBuilder;
 use watchdeck::source::exposition::{self, SampleRef, Visitor};
 use watchdeck::source::http::HttpClients;
 use watchdeck::source::poller::{poll, poll_once};
-use watchdeck::source::prometheus::{FleetAnswer, format_value, parse_answer};
+use watchdeck::source::prometheus::{FleetAnswer, TargetAnswer, format_value, parse_answer};
 use watchdeck::source::{Payload, PollError, PollReport};
 use watchdeck::store::Store;
 use watchdeck::store::model::{BackupRun, Node, ReplicationLink, SourceHealth};
@@ -234,6 +236,60 @@ fn range_answers_fill_history_before_the_latest_value() {
             .collect::<Vec<_>>(),
         vec![0.5, 0.75]
     );
+}
+
+/// A target whose labels change between answers (relabelled into another cluster, say)
+/// reaches the rules with its new placement, in its exporter series, its `up` and its node
+/// series, not with the one a long-lived rule data builder saw first.
+#[test]
+fn a_targets_new_placement_reaches_the_rule_data() {
+    let s = settings(
+        vec![prom_source(
+            0,
+            Url::parse("http://p:9090").unwrap(),
+            prom_spec(),
+        )],
+        vec![],
+    );
+    let mut store = Store::new(&s);
+    let mut input = InputBuilder::new(["node_load1", "up", "node_up"].map(str::to_owned));
+    let target = |cluster: &str| TargetAnswer {
+        job: "node".into(),
+        instance: "web1:9100".into(),
+        preset: Preset::Node,
+        placement: Placement {
+            node: Some("web1".into()),
+            role: Some("web".into()),
+            cluster: Some(cluster.into()),
+            ..Placement::default()
+        },
+        up: Some(true),
+        down_reason: None,
+        body: "node_load1 0.5\n".into(),
+        history: vec![],
+    };
+    for (t, cluster) in [(0, "east"), (5, "west"), (10, "west")] {
+        let answer = FleetAnswer {
+            targets: vec![target(cluster)],
+            warnings: vec![],
+        };
+        store.ingest(query_report(0, t, answer));
+        let snap = store.snapshot(at(t + 1));
+        let data = input.build(&store, &snap, at(t + 1));
+        for name in ["node_load1", "up", "node_up"] {
+            let clusters: Vec<Option<&str>> = data
+                .series(name)
+                .iter()
+                .filter(|s| label(&s.labels, "env") == Some("production"))
+                .filter(|s| {
+                    name == "node_up"
+                        || label(&s.labels, "source").is_some_and(|v| v.starts_with("prom/"))
+                })
+                .map(|s| label(&s.labels, "cluster"))
+                .collect();
+            assert_eq!(clusters, [Some(cluster)], "{name} at {t}");
+        }
+    }
 }
 
 fn query_report(id: u32, t: i64, answer: FleetAnswer) -> PollReport {

@@ -40,6 +40,8 @@ const SYNTH_CACHE_LIMIT: usize = 200_000;
 #[derive(Debug, Default)]
 struct SourceCache {
     layout: u64,
+    /// The source's spec revision the labels in `wanted` were built for.
+    revision: u64,
     /// Series indices below this have been looked at.
     scanned: usize,
     /// (series index, bucket, enriched labels).
@@ -60,7 +62,8 @@ pub struct InputBuilder {
     sources: Vec<SourceCache>,
     synth: FxHashMap<u64, LabelSet>,
     /// Labels of each source's `up` and node series: fixed by the config, so built once.
-    per_source: Vec<Option<(LabelSet, Option<LabelSet>)>>,
+    /// Each with the source's spec revision it was built for.
+    per_source: Vec<Option<(u64, SourceLabels)>>,
     buckets: Vec<Vec<InputSeries>>,
     /// Per bucket, how many entries this round has written so far (see [`put`]).
     cursors: Vec<usize>,
@@ -89,6 +92,9 @@ pub struct InputBuilder {
 /// [`RuleData::range_values`]): far enough for a miss (a few hundred ns) to be over by the
 /// time the source is read, near enough that the lines are still in cache then.
 const PREFETCH_RUNS: usize = 6;
+
+/// A source's `up` label set, and its node's (node preset only).
+type SourceLabels = (LabelSet, Option<LabelSet>);
 
 /// Past this many remembered plans the cache starts over (rule files can be reloaded).
 const PLAN_CACHE_LIMIT: usize = 1024;
@@ -253,6 +259,7 @@ impl InputBuilder {
             // wrote as many entries as last round: its entries are already in place, with
             // the same values (a table's values only change with its generation).
             if cache.written == Some((table.generation(), table.layout(), stale))
+                && cache.revision == state.spec_revision
                 && cache.scanned == table.len()
                 && cache
                     .placed
@@ -264,9 +271,11 @@ impl InputBuilder {
                 }
                 continue;
             }
-            if cache.layout != table.layout() {
+            // New indices, or a new placement for every label set: start over.
+            if cache.layout != table.layout() || cache.revision != state.spec_revision {
                 *cache = SourceCache {
                     layout: table.layout(),
+                    revision: state.spec_revision,
                     ..SourceCache::default()
                 };
             }
@@ -340,9 +349,11 @@ impl InputBuilder {
     /// taken out of the cache: the caller puts them back with [`Self::restore_labels`].
     /// Moved rather than cloned, because a clone writes the reference count of a label set
     /// that a round of scrapes has evicted from cache, twice per source per round.
-    fn take_source_labels(&mut self, state: &SourceState) -> (LabelSet, Option<LabelSet>) {
+    fn take_source_labels(&mut self, state: &SourceState) -> SourceLabels {
         let idx = state.spec.id.0 as usize;
-        if let Some(cached) = self.per_source.get_mut(idx).and_then(Option::take) {
+        if let Some((revision, cached)) = self.per_source.get_mut(idx).and_then(Option::take)
+            && revision == state.spec_revision
+        {
             return cached;
         }
         let spec = &state.spec;
@@ -374,12 +385,12 @@ impl InputBuilder {
     }
 
     /// Put back what [`Self::take_source_labels`] took.
-    fn restore_labels(&mut self, state: &SourceState, labels: (LabelSet, Option<LabelSet>)) {
+    fn restore_labels(&mut self, state: &SourceState, labels: SourceLabels) {
         let idx = state.spec.id.0 as usize;
         if self.per_source.len() <= idx {
             self.per_source.resize(idx + 1, None);
         }
-        self.per_source[idx] = Some(labels);
+        self.per_source[idx] = Some((state.spec_revision, labels));
     }
 
     fn emit(

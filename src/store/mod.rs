@@ -57,6 +57,10 @@ pub struct SourceState {
     /// A `prometheus` source's warnings from its latest answer (Prometheus's own, and
     /// queries that failed while others answered).
     pub query_warnings: Vec<String>,
+    /// Counts changes to `spec` after the source was created (a Prometheus target's
+    /// placement or preset, which its answers may change): what is built from the spec
+    /// and kept (the rules' label sets) is rebuilt when this moves.
+    pub spec_revision: u64,
 }
 
 impl SourceState {
@@ -82,6 +86,7 @@ impl SourceState {
             catalog: None,
             parent: None,
             query_warnings: Vec::new(),
+            spec_revision: 0,
         }
     }
 
@@ -323,9 +328,12 @@ impl Store {
                 continue;
             };
             // The job's preset or the target's labels may change between answers.
-            if let SourceKind::Metrics(m) = &mut child.spec.kind {
+            if let SourceKind::Metrics(m) = &mut child.spec.kind
+                && (m.preset != target.preset || m.placement != target.placement)
+            {
                 m.preset = target.preset;
                 m.placement = target.placement;
+                child.spec_revision += 1;
             }
             if child.table.generation() == 0 {
                 for (t, body) in &target.history {
