@@ -128,6 +128,19 @@ struct S {
     srcs: Srcs,
 }
 
+impl S {
+    /// An input series as a selector gives it: name, labels, value and source kept.
+    fn selected(s: &InputSeries) -> Self {
+        S {
+            name: Some(s.name.clone()),
+            labels: s.labels.clone(),
+            value: s.value,
+            stale: s.stale,
+            srcs: Srcs::from_opt(s.source),
+        }
+    }
+}
+
 /// A scalar during evaluation; `scalar(v)` gives it provenance.
 #[derive(Debug, Clone)]
 struct Sc {
@@ -571,27 +584,13 @@ impl Evaluator<'_> {
                     };
                     compare(op, l, r) && selects(sel, s)
                 })
-                .map(|s| S {
-                    name: Some(s.name.clone()),
-                    labels: s.labels.clone(),
-                    value: s.value,
-                    stale: s.stale,
-                    srcs: Srcs::from_opt(s.source),
-                })
+                .map(S::selected)
                 .collect(),
         )
     }
 
     fn select(&self, sel: &Selector) -> Vec<S> {
-        self.matching_series(sel)
-            .map(|s| S {
-                name: Some(s.name.clone()),
-                labels: s.labels.clone(),
-                value: s.value,
-                stale: s.stale,
-                srcs: Srcs::from_opt(s.source),
-            })
-            .collect()
+        self.matching_series(sel).map(S::selected).collect()
     }
 
     fn call(&self, func: Func, args: &[Node]) -> Result<V, EvalError> {
