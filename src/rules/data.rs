@@ -124,8 +124,10 @@ pub struct InputSeries {
     pub handle: u64,
 }
 
+pub use crate::store::series::Point;
+
 /// Computes a range function's value from a series' points (oldest first).
-pub type RangeFn<'f> = dyn Fn(&[(DateTime<Utc>, f64)]) -> Option<f64> + 'f;
+pub type RangeFn<'f> = dyn Fn(&[Point]) -> Option<f64> + 'f;
 
 /// Which series of a metric one aggregation over a range function reads, and the group
 /// each falls into: what `sum by (env) (rate(x{code=~"5.."}[5m]))` learns from label sets
@@ -148,11 +150,11 @@ pub trait RuleData {
     fn now(&self) -> DateTime<Utc>;
     /// Every series with this metric name (empty slice if none).
     fn series(&self, name: &str) -> &[InputSeries];
-    /// Replace `out` with the `(time, value)` points of a series within
-    /// `(now - window, now]`, oldest first (the latest scrape included); empty for series
-    /// without history. A buffer the caller reuses, because range functions read the
-    /// history of thousands of series per round.
-    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>);
+    /// Replace `out` with the points of a series within `(now - window, now]`, oldest
+    /// first (the latest scrape included); empty for series without history. A buffer the
+    /// caller reuses, because range functions read the history of thousands of series per
+    /// round.
+    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<Point>);
 
     /// A range function's values over the [`Self::history`] for `window` of the series
     /// `series[i]` for each `i` in `picked` (ascending), into `out` in the same order: `f`
@@ -274,7 +276,7 @@ impl RuleData for MemoryData {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
-    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
+    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<Point>) {
         out.clear();
         let Some(points) = self.history.get(&series.handle) else {
             return;
@@ -283,8 +285,8 @@ impl RuleData for MemoryData {
         out.extend(
             points
                 .iter()
-                .copied()
-                .filter(|(t, _)| *t > start && *t <= self.now),
+                .filter(|(t, _)| *t > start && *t <= self.now)
+                .map(|&(t, v)| (t.timestamp_millis(), v)),
         );
     }
 }

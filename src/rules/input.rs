@@ -26,7 +26,7 @@ use super::data::{GroupPlan, InputSeries, Interner, LabelSet, RangeFn, RuleData,
 use crate::config::settings::{Placement, SourceId, SourceKind};
 use crate::store::model::{AlertState, LinkState, ReplicationKind, SourceHealth};
 use crate::store::prefetch;
-use crate::store::series::{Series, SeriesTable, WindowSlots};
+use crate::store::series::{Point, Series, SeriesTable, WindowSlots};
 use crate::store::{Snapshot, SourceState, Store};
 
 /// Handle of synthetic series (no history).
@@ -831,7 +831,7 @@ impl RuleData for StoreData<'_> {
             .map_or(&[], |&slot| self.buckets[slot].as_slice())
     }
 
-    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<(DateTime<Utc>, f64)>) {
+    fn history(&self, series: &InputSeries, window: Duration, out: &mut Vec<Point>) {
         out.clear();
         let Some(table) = self.table_of(series) else {
             return;

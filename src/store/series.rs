@@ -16,6 +16,14 @@ use crate::sanitize;
 use crate::source::exposition::{self, Label, MetricType, ParseError, SampleRef, Visitor};
 use crate::store::prefetch;
 
+/// One point of a series' history as range functions read it: (milliseconds since the
+/// Unix epoch, value).
+///
+/// Rule evaluation reads tens of thousands of points a round; a time in milliseconds (the
+/// resolution Prometheus keeps) is one register where a `DateTime` is three fields copied
+/// through memory, and the difference of two is a subtraction.
+pub type Point = (i64, f64);
+
 /// One time series and its recent past.
 #[derive(Debug, Clone)]
 pub struct Series {
@@ -107,6 +115,8 @@ pub struct SeriesTable {
     /// The same times as [`time_key`]s ([`NO_TIME`] for none), which compare in a couple of
     /// instructions where `DateTime`s compare field by field.
     keys: Box<[i128]>,
+    /// The same times in milliseconds since the epoch, as [`Point`]s carry them.
+    millis: Box<[i64]>,
     /// Every series' values by scrape slot, one row of `capacity` per series in series
     /// order; NaN where the series was absent. One allocation per table, so that a range
     /// function over a table's series reads neighbouring memory.
@@ -136,6 +146,7 @@ impl SeriesTable {
             series: Vec::new(),
             times: vec![None; capacity.max(2)].into_boxed_slice(),
             keys: vec![NO_TIME; capacity.max(2)].into_boxed_slice(),
+            millis: vec![0; capacity.max(2)].into_boxed_slice(),
             history: Vec::new(),
             seen: Vec::new(),
             values: Vec::new(),
@@ -169,6 +180,7 @@ impl SeriesTable {
         }
         self.times[slot] = Some(at);
         self.keys[slot] = key;
+        self.millis[slot] = at.timestamp_millis();
         let cap = self.capacity();
         for row in self.history.chunks_exact_mut(cap) {
             row[slot] = f64::NAN;
@@ -458,24 +470,14 @@ impl SeriesTable {
     /// Replace `out` with a series' points in the slots of [`Self::window_slots`] (taken on
     /// this table), oldest first, absent points skipped: what [`Self::history_between`]
     /// gives for the same window.
-    pub fn window_points(
-        &self,
-        series: &Series,
-        window: &WindowSlots,
-        out: &mut Vec<(DateTime<Utc>, f64)>,
-    ) {
+    pub fn window_points(&self, series: &Series, window: &WindowSlots, out: &mut Vec<Point>) {
         self.window_points_at(series.index as usize, window, out);
     }
 
     /// [`Self::window_points`] for the series at `index` (see [`Self::present_indexed`]),
     /// without reading the series itself: one cache miss fewer per series in range
     /// functions over thousands of them.
-    pub fn window_points_at(
-        &self,
-        index: usize,
-        window: &WindowSlots,
-        out: &mut Vec<(DateTime<Utc>, f64)>,
-    ) {
+    pub fn window_points_at(&self, index: usize, window: &WindowSlots, out: &mut Vec<Point>) {
         out.clear();
         let cap = self.capacity();
         let row = self
@@ -486,7 +488,7 @@ impl SeriesTable {
             let mut slot = oldest;
             for _ in 0..count {
                 // A slot inside the window has a time (its key was compared).
-                if let (Some(&v), Some(&Some(t))) = (row.get(slot), self.times.get(slot))
+                if let (Some(&v), Some(&t)) = (row.get(slot), self.millis.get(slot))
                     && !v.is_nan()
                 {
                     out.push((t, v));
@@ -502,7 +504,7 @@ impl SeriesTable {
             if let Some(&v) = row.get(slot)
                 && !v.is_nan()
             {
-                out.push((t, v));
+                out.push((t.timestamp_millis(), v));
             }
         }
     }
@@ -752,6 +754,10 @@ mod tests {
                 for s in &table.series {
                     table.window_points(s, &window, &mut points);
                     table.history_between(s, now - w, now, &mut expected);
+                    let expected: Vec<Point> = expected
+                        .iter()
+                        .map(|&(t, v)| (t.timestamp_millis(), v))
+                        .collect();
                     assert_eq!(points, expected, "w={w_ms} offset={offset_ms} {back_at:?}");
                 }
                 let (from, until) = window.span().expect("span fits");

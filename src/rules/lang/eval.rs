@@ -11,13 +11,14 @@ use std::fmt;
 use std::hash::Hasher;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap, FxHasher};
 
 use super::ast::{AggOp, BinOp, Card, Func, Grouping, MatchOp, Node, Selector, VectorMatching};
 use super::{MAX_SOURCES, Sample, Value};
 use crate::config::settings::SourceId;
-use crate::rules::data::{GroupPlan, InputSeries, LabelSet, RuleData, label, label_set, same_str};
+use crate::rules::data::{
+    GroupPlan, InputSeries, LabelSet, Point, RuleData, label, label_set, same_str,
+};
 
 /// Which operand of a binary operation an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -491,7 +492,7 @@ impl Evaluator<'_> {
                 plan
             }
         };
-        let f = |p: &[(DateTime<Utc>, f64)]| over_time(func, p);
+        let f = |p: &[Point]| over_time(func, p);
         let mut values = Vec::with_capacity(plan.picked.len());
         self.data
             .range_values(all, &plan.picked, *window, func as u8, &f, &mut values);
@@ -688,7 +689,7 @@ impl Evaluator<'_> {
                 let Ok(Node::Range(sel, window)) = arg(0) else {
                     return Ok(V::Vector(Vec::new()));
                 };
-                let f = |p: &[(DateTime<Utc>, f64)]| over_time(range_func, p);
+                let f = |p: &[Point]| over_time(range_func, p);
                 let all = self.data.series(&sel.name);
                 // Which series the selector picks first (label sets only), then their
                 // values in one call, which reads each source's table once.
@@ -797,9 +798,9 @@ fn map_values(v: Vec<S>, prov: Option<&Sc>, f: impl Fn(f64) -> f64) -> Vec<S> {
 ///
 /// No extrapolation: `increase` is the sum of the positive deltas between consecutive
 /// points plus, at a counter reset (a drop), the value after the reset; `rate` is that
-/// divided by the seconds between the first and last point; both, and `delta`, need two
-/// points. The `*_over_time` functions need one.
-fn over_time(func: Func, points: &[(DateTime<Utc>, f64)]) -> Option<f64> {
+/// divided by the seconds between the first and last point (at the millisecond resolution
+/// of [`Point`]); both, and `delta`, need two points. The `*_over_time` functions need one.
+fn over_time(func: Func, points: &[Point]) -> Option<f64> {
     let (first, last) = (points.first()?, points.last()?);
     let increase = || {
         points.windows(2).fold(0.0, |acc, w| {
@@ -815,7 +816,7 @@ fn over_time(func: Func, points: &[(DateTime<Utc>, f64)]) -> Option<f64> {
         Func::Increase | Func::Rate | Func::Delta if points.len() < 2 => return None,
         Func::Increase => increase(),
         Func::Rate => {
-            let secs = (last.0 - first.0).num_milliseconds() as f64 / 1000.0;
+            let secs = last.0.saturating_sub(first.0) as f64 / 1000.0;
             if secs <= 0.0 {
                 return None;
             }
@@ -1423,7 +1424,7 @@ fn plan_groups(all: &[InputSeries], sel: &Selector, sig: Sig<'_>) -> GroupPlan {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
     use crate::rules::data::MemoryData;
