@@ -72,6 +72,22 @@ struct Case {
     expect: &'static [(&'static str, Severity)],
 }
 
+/// The production postgres primary pg1's exporter does not answer (`up` 0).
+fn primary_exporter_silent(d: &mut MemoryData) {
+    d.push(
+        "up",
+        label_set([
+            ("env", "production"),
+            ("preset", "postgres"),
+            ("role", "primary"),
+            ("node", "pg1"),
+            ("source", "pg1"),
+            ("kind", "metrics"),
+        ]),
+        0.,
+    );
+}
+
 fn galera(d: &mut MemoryData, env: &str, members: &[(&str, f64, f64, f64)]) {
     d.push(
         "galera_cluster_expected",
@@ -196,20 +212,39 @@ const CASES: &[Case] = &[
         expect: &[("primary=r1", Severity::Sev2)],
     },
     Case {
-        what: "postgres primary exporter down in production: sev1",
+        what: "postgres primary exporter down in production, no node_exporter on its host: sev1",
+        rule: "database_primary_down",
+        setup: primary_exporter_silent,
+        expect: &[("node=pg1", Severity::Sev1)],
+    },
+    Case {
+        what: "postgres primary exporter silent while its host answers: not sev1",
         rule: "database_primary_down",
         setup: |d| {
+            primary_exporter_silent(d);
             d.push(
-                "up",
-                label_set([
-                    ("env", "production"),
-                    ("preset", "postgres"),
-                    ("role", "primary"),
-                    ("node", "pg1"),
-                    ("source", "pg1"),
-                    ("kind", "metrics"),
-                ]),
+                "node_up",
+                label_set([("env", "production"), ("node", "pg1"), ("role", "db")]),
+                1.,
+            );
+        },
+        expect: &[],
+    },
+    Case {
+        what: "postgres primary exporter and its host both silent: sev1",
+        rule: "database_primary_down",
+        setup: |d| {
+            primary_exporter_silent(d);
+            d.push(
+                "node_up",
+                label_set([("env", "production"), ("node", "pg1"), ("role", "db")]),
                 0.,
+            );
+            // Another host answering does not hide this one.
+            d.push(
+                "node_up",
+                label_set([("env", "production"), ("node", "pg2"), ("role", "db")]),
+                1.,
             );
         },
         expect: &[("node=pg1", Severity::Sev1)],
