@@ -957,6 +957,17 @@ const STALE_CASES: &[(&str, Prov)] = &[
         &[("prod,a", true, &[1, 7]), ("prod,b", true, &[2, 8])],
     ),
     ("m unless n", &[("dev,c", false, &[3])]),
+    // An empty side decides without matching: nothing to keep, or everything.
+    ("m and nosuch", &[]),
+    ("nosuch unless m", &[]),
+    (
+        "m unless nosuch",
+        &[
+            ("dev,c", false, &[3]),
+            ("prod,a", true, &[1]),
+            ("prod,b", false, &[2]),
+        ],
+    ),
     (
         "n or m",
         &[

@@ -1046,6 +1046,14 @@ fn vector_scalar(op: BinOp, v: Vec<S>, sc: &Sc, scalar_left: bool, return_bool: 
 }
 
 fn and_unless(and: bool, lhs: Vec<S>, rhs: &[S], m: &VectorMatching) -> Vec<S> {
+    // Nothing to match on one side decides the result without hashing the other (a guard
+    // such as `unless on (env, node) node_up == 1` is over every node of the fleet).
+    if lhs.is_empty() {
+        return lhs;
+    }
+    if rhs.is_empty() {
+        return if and { Vec::new() } else { lhs };
+    }
     let sig = Sig {
         on: m.on,
         labels: &m.labels,
