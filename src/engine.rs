@@ -76,7 +76,8 @@ pub enum Command {
 pub enum EngineError {
     #[error(transparent)]
     Client(#[from] ClientBuildError),
-    #[error("incident journal: {0}")]
+    /// Its messages name the journal already.
+    #[error(transparent)]
     Journal(#[from] IncidentError),
 }
 
@@ -99,13 +100,20 @@ impl Core {
         Self::with_incidents(settings, rules, incidents, Vec::new())
     }
 
-    /// Incidents persisted in (and replayed from) a journal file.
+    /// Incidents persisted in (and, unless `fresh`, replayed from) a journal file, whose
+    /// writer lock this holds while it lives.
     pub fn with_journal(
         settings: &Settings,
         rules: RuleSet,
         journal: &std::path::Path,
+        fresh: bool,
     ) -> Result<Self, IncidentError> {
-        let (incidents, warnings) = Incidents::open_journal(journal, rules.incident_config())?;
+        let config = rules.incident_config();
+        let (incidents, warnings) = if fresh {
+            Incidents::open_fresh_journal(journal, config)?
+        } else {
+            Incidents::open_journal(journal, config)?
+        };
         for w in &warnings {
             tracing::warn!(journal = %journal.display(), "{w}");
         }
@@ -198,6 +206,8 @@ pub struct EngineOptions {
     pub rules: RuleSet,
     /// Incident journal; `None` keeps incidents in memory only.
     pub journal: Option<PathBuf>,
+    /// Empty the journal instead of replaying it (the demo).
+    pub fresh_journal: bool,
 }
 
 /// A running engine and its pollers; dropping it stops them.
@@ -224,7 +234,7 @@ pub fn start(
 ) -> Result<Running, EngineError> {
     let clients = Arc::new(HttpClients::new()?);
     let mut core = match &options.journal {
-        Some(path) => Core::with_journal(settings, options.rules, path)?,
+        Some(path) => Core::with_journal(settings, options.rules, path, options.fresh_journal)?,
         None => Core::new(settings, options.rules),
     };
     let (tx, rx) = mpsc::channel(1024);

@@ -213,8 +213,9 @@ async fn incidents(command: &IncidentsCommand) -> anyhow::Result<ExitCode> {
     };
     let path = journal_path(&paths, demo);
     let rules = RuleSet::default_pack()?;
+    // Read only: a console may be writing the journal (see `Incidents::read_journal`).
     let (incidents, warnings) =
-        watchdeck::incident::Incidents::open_journal(&path, rules.incident_config())?;
+        watchdeck::incident::Incidents::read_journal(&path, rules.incident_config())?;
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -307,11 +308,6 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = journal.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    if cli.demo {
-        // Every demo run replays its story from the start; yesterday's demo incidents would
-        // only confuse it. The file stays after exit for `incidents export --demo-journal`.
-        let _ = std::fs::remove_file(&journal);
-    }
     let runbook_links: Vec<(String, Vec<String>)> = rules
         .rules
         .iter()
@@ -370,6 +366,10 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
         EngineOptions {
             rules,
             journal: Some(journal),
+            // Every demo run tells its story from the start; yesterday's demo incidents
+            // would only confuse it. The file stays after exit for `incidents export
+            // --demo-journal`.
+            fresh_journal: cli.demo,
         },
     )?;
     let result = watchdeck::ui::run(

@@ -99,35 +99,34 @@ fn incidents_export_writes_a_markdown_timeline_from_the_journal() {
     let journal = data.join("watchdeck/incidents.jsonl");
     std::fs::create_dir_all(journal.parent().expect("parent")).expect("mkdir");
     let now = Utc::now();
-    {
-        let (mut incidents, _) =
-            Incidents::open_journal(&journal, IncidentConfig::default()).expect("journal");
-        let round = RuleRound {
-            rule: "replication_lag".to_owned(),
-            timing: RuleTiming {
-                for_: Duration::ZERO,
-                clear_for: Duration::ZERO,
-            },
-            runbooks: vec!["resync_replica".to_owned()],
-            hits: vec![Hit {
-                key: "replica=db2".to_owned(),
-                environment: "production".to_owned(),
-                tier: Tier::Production,
-                severity: Severity::Sev2,
-                value: 420.0,
-                summary: "db2 is 7m behind db1".to_owned(),
-                labels: Default::default(),
-                sources: vec![SourceId(3)],
-                stale: false,
-            }],
-            holding: vec![],
-        };
-        incidents.evaluate(&[round], &HashSet::new(), now);
-        let id = incidents.incidents().next().expect("opened").id;
-        incidents
-            .acknowledge(id, "oncall", Some("looking"), now)
-            .expect("ack");
-    }
+    // The journal stays open (as a running console holds it) while the command reads it.
+    let (mut incidents, _) =
+        Incidents::open_journal(&journal, IncidentConfig::default()).expect("journal");
+    let round = RuleRound {
+        rule: "replication_lag".to_owned(),
+        timing: RuleTiming {
+            for_: Duration::ZERO,
+            clear_for: Duration::ZERO,
+        },
+        runbooks: vec!["resync_replica".to_owned()],
+        hits: vec![Hit {
+            key: "replica=db2".to_owned(),
+            environment: "production".to_owned(),
+            tier: Tier::Production,
+            severity: Severity::Sev2,
+            value: 420.0,
+            summary: "db2 is 7m behind db1".to_owned(),
+            labels: Default::default(),
+            sources: vec![SourceId(3)],
+            stale: false,
+        }],
+        holding: vec![],
+    };
+    incidents.evaluate(&[round], &HashSet::new(), now);
+    let id = incidents.incidents().next().expect("opened").id;
+    incidents
+        .acknowledge(id, "oncall", Some("looking"), now)
+        .expect("ack");
     let mut cmd = watchdeck();
     cmd.env("HOME", home.path())
         .env("XDG_DATA_HOME", &data)
@@ -139,4 +138,5 @@ fn incidents_export_writes_a_markdown_timeline_from_the_journal() {
         .stdout(predicate::str::contains("db2 is 7m behind db1"))
         .stdout(predicate::str::contains("oncall"))
         .stdout(predicate::str::contains("SEV2"));
+    drop(incidents);
 }

@@ -53,6 +53,7 @@ async fn demo_fleet_flows_through_pollers_into_the_store() {
         EngineOptions {
             rules: RuleSet::default_pack().expect("rules"),
             journal: None,
+            fresh_journal: false,
         },
     )
     .expect("engine starts");

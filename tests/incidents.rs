@@ -784,6 +784,86 @@ fn journal_survives_restart() {
     assert_eq!(incidents.next_id(), IncidentId(5));
 }
 
+/// One console per journal: a second writer is refused with the path (it would hand out
+/// the same IDs and compact the file from under the first); a reader takes no lock and
+/// changes nothing, even the torn tail of a write in progress.
+#[test]
+fn one_writer_per_journal_and_readers_change_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = journal_path(&dir);
+    let (mut first, _) = Incidents::open_journal(&path, IncidentConfig::default()).expect("open");
+    populate(&mut first);
+
+    let Err(err) = Incidents::open_journal(&path, IncidentConfig::default()) else {
+        panic!("a second writer is refused");
+    };
+    assert!(
+        matches!(&err, IncidentError::JournalInUse { path: p } if *p == path),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&path.display().to_string()) && message.contains("in use"),
+        "{message}"
+    );
+    assert!(
+        Incidents::open_fresh_journal(&path, IncidentConfig::default()).is_err(),
+        "nor may a fresh start empty it"
+    );
+
+    // A line being written, as a reader may catch it.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("append");
+    f.write_all(br#"{"record":"event","at":"2026-11-20T10:1"#)
+        .expect("tear");
+    drop(f);
+    let on_disk = fs::read(&path).expect("read");
+    let (read, warnings) =
+        Incidents::read_journal(&path, IncidentConfig::default()).expect("read while open");
+    assert_eq!(
+        read.incidents().cloned().collect::<Vec<_>>(),
+        first.incidents().cloned().collect::<Vec<_>>()
+    );
+    assert!(warnings.iter().any(|w| w.contains("torn")), "{warnings:?}");
+    assert_eq!(
+        fs::read(&path).expect("read"),
+        on_disk,
+        "the reader cut nothing"
+    );
+
+    // The lock goes with the writer.
+    drop(first);
+    let (second, _) =
+        Incidents::open_journal(&path, IncidentConfig::default()).expect("open after close");
+    assert_eq!(second.incidents().count(), 3);
+
+    // A missing journal reads as empty.
+    let (none, warnings) =
+        Incidents::read_journal(&dir.path().join("nowhere.jsonl"), IncidentConfig::default())
+            .expect("missing is empty");
+    assert_eq!((none.incidents().count(), warnings.len()), (0, 0));
+}
+
+/// The demo's journal starts empty every run; IDs start over.
+#[test]
+fn a_fresh_journal_starts_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = journal_path(&dir);
+    {
+        let (mut incidents, _) =
+            Incidents::open_journal(&path, IncidentConfig::default()).expect("open");
+        populate(&mut incidents);
+    }
+    let (fresh, warnings) =
+        Incidents::open_fresh_journal(&path, IncidentConfig::default()).expect("fresh");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(fresh.incidents().count(), 0);
+    assert_eq!(fresh.next_id(), IncidentId(1));
+    assert!(fs::read(&path).expect("read").is_empty());
+}
+
 #[test]
 fn journal_tolerates_a_torn_last_line() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -16,6 +16,14 @@
 //! clean line; a corrupt line anywhere else is skipped with a warning naming its line
 //! number. Compaction rewrites the file through a temp file, `fsync` and `rename`, so a
 //! crash leaves either the old file or the new one.
+//!
+//! One writer per journal: [`Journal::open`] holds an exclusive lock on a file beside it
+//! (`<journal>.lock`, which compaction's `rename` does not replace) for as long as the
+//! journal is open. A second console on the same journal would hand out the same incident
+//! IDs, cut what it took for a torn line out of the other's write in progress, and compact
+//! the file from under it (the other's later lines going to the replaced file); it is
+//! refused instead, with the path. Readers ([`read`]: `watchdeck incidents list/export`)
+//! take no lock and change nothing, so they work while a console runs.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -113,6 +121,9 @@ pub(crate) struct Replay {
 pub(crate) struct Journal {
     path: PathBuf,
     file: File,
+    /// Holds the writer's lock (released when dropped, or by the kernel if the process
+    /// dies).
+    _lock: File,
     /// Current size of the file.
     bytes: u64,
     /// Size that triggers compaction: the configured maximum, raised to twice the
@@ -129,18 +140,36 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> IncidentError + '_ {
     }
 }
 
+/// How [`Journal::open`] treats what the file already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Replay it and append after it.
+    Replay,
+    /// Empty it first (the demo, which tells its story from the start every run).
+    Fresh,
+}
+
 impl Journal {
-    /// Open (creating the file and its directory if needed) and replay.
-    pub fn open(path: &Path, max_bytes: u64) -> Result<(Self, Replay), IncidentError> {
+    /// Take the writer's lock, open (creating the file and its directory if needed) and
+    /// replay. Fails with [`IncidentError::JournalInUse`] while another process has it open.
+    pub fn open(
+        path: &Path,
+        max_bytes: u64,
+        start: Start,
+    ) -> Result<(Self, Replay), IncidentError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io_err(path))?;
         }
+        let lock = lock(path)?;
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(io_err(path))?;
+        if start == Start::Fresh {
+            file.set_len(0).map_err(io_err(path))?;
+        }
         let mut data = Vec::new();
         file.read_to_end(&mut data).map_err(io_err(path))?;
 
@@ -157,6 +186,7 @@ impl Journal {
         let journal = Journal {
             path: path.to_owned(),
             file,
+            _lock: lock,
             bytes,
             compact_at: max_bytes,
             max_bytes,
@@ -206,6 +236,42 @@ impl Journal {
         tracing::debug!(path = %self.path.display(), bytes = written, "incident journal compacted");
         Ok(())
     }
+}
+
+/// Replay the journal at `path` without taking the lock or changing the file: what a reader
+/// sees while a console may be writing (a line being written shows as a torn last line,
+/// reported and left alone). A missing file is an empty journal.
+pub(crate) fn read(path: &Path) -> Result<Replay, IncidentError> {
+    let data = match fs::read(path) {
+        Ok(data) => data,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    Ok(replay(path, &data).0)
+}
+
+/// The writer's lock on the journal at `path`: an exclusive lock on `<journal>.lock`.
+fn lock(path: &Path) -> Result<File, IncidentError> {
+    let lock_path = lock_path(path);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(IncidentError::JournalInUse {
+            path: path.to_owned(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
+    }
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
 }
 
 fn temp_path(path: &Path) -> PathBuf {

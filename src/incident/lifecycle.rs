@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::flap::FlapHistory;
-use super::journal::{Durability, Event, Journal, Record};
+use super::journal::{self, Durability, Event, Journal, Record, Start};
 use super::model::{Ack, Incident, IncidentId, Lifecycle, Pending, TimelineKind};
 use super::{Change, Hit, IncidentConfig, IncidentError, RuleRound};
 use crate::config::settings::SourceId;
@@ -84,13 +84,56 @@ impl Incidents {
         }
     }
 
-    /// Replay the journal at `path` (created if missing), then append to it. Returns
-    /// warnings for every line that could not be replayed; they are also logged.
+    /// Replay the journal at `path` (created if missing), then append to it, holding the
+    /// journal's writer lock while this lives. Returns warnings for every line that could
+    /// not be replayed; they are also logged.
     pub fn open_journal(
         path: &Path,
         config: IncidentConfig,
     ) -> Result<(Self, Vec<String>), IncidentError> {
-        let (journal, replay) = Journal::open(path, config.journal_max_bytes)?;
+        Self::open_journal_from(path, config, Start::Replay)
+    }
+
+    /// [`Self::open_journal`], emptying the journal first: no incident carried over (the
+    /// demo, which tells its story from the start every run).
+    pub fn open_fresh_journal(
+        path: &Path,
+        config: IncidentConfig,
+    ) -> Result<(Self, Vec<String>), IncidentError> {
+        Self::open_journal_from(path, config, Start::Fresh)
+    }
+
+    /// The incidents the journal at `path` holds, read without its lock and without
+    /// changing it, so that it can be read while a console writes it; nothing is
+    /// journaled through the result.
+    pub fn read_journal(
+        path: &Path,
+        config: IncidentConfig,
+    ) -> Result<(Self, Vec<String>), IncidentError> {
+        Ok(Self::replayed(config, journal::read(path)?))
+    }
+
+    fn open_journal_from(
+        path: &Path,
+        config: IncidentConfig,
+        start: Start,
+    ) -> Result<(Self, Vec<String>), IncidentError> {
+        let (journal, replay) = Journal::open(path, config.journal_max_bytes, start)?;
+        let (mut this, warnings) = Self::replayed(config, replay);
+        this.journal = Some(journal);
+        // No clock here: stamp a compaction with the newest time the journal knows.
+        let newest = this
+            .incidents
+            .values()
+            .filter_map(|i| i.timeline.last().map(|e| e.at))
+            .max()
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        this.maybe_compact(newest);
+        Ok((this, warnings))
+    }
+
+    /// Incidents rebuilt from a replay, without a journal.
+    fn replayed(config: IncidentConfig, replay: journal::Replay) -> (Self, Vec<String>) {
         let mut warnings = replay.warnings;
         let mut this = Self::new(config);
         this.next_id = replay.next_id;
@@ -121,16 +164,7 @@ impl Incidents {
             ks.flapping = incident.flapping;
             this.incidents.insert(id, incident);
         }
-        this.journal = Some(journal);
-        // No clock here: stamp a compaction with the newest time the journal knows.
-        let newest = this
-            .incidents
-            .values()
-            .filter_map(|i| i.timeline.last().map(|e| e.at))
-            .max()
-            .unwrap_or(DateTime::UNIX_EPOCH);
-        this.maybe_compact(newest);
-        Ok((this, warnings))
+        (this, warnings)
     }
 
     pub fn config(&self) -> &IncidentConfig {

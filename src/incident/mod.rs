@@ -93,6 +93,9 @@
 //! resolve. When the file grows past `journal_max_bytes` (default 8 MiB) it is compacted:
 //! rewritten through a temporary file, `fsync` and `rename`, with one snapshot per
 //! incident still open, acknowledged, unknown, or resolved within `keep_resolved`.
+//! One writer per journal: [`Incidents::open_journal`] holds a lock beside the file and a
+//! second writer is refused ([`IncidentError::JournalInUse`]); [`Incidents::read_journal`]
+//! reads without the lock and changes nothing.
 
 mod export;
 mod flap;
@@ -264,6 +267,13 @@ pub enum IncidentError {
     NoUser,
     #[error("{0} entries are written by the incident lifecycle and cannot be added by hand")]
     NotAllowed(&'static str),
+    #[error(
+        "incident journal {} is in use by another watchdeck console (one console per journal: \
+         close the other, or give this one its own data directory with XDG_DATA_HOME; \
+         `watchdeck incidents` reads the journal while a console runs)",
+        path.display()
+    )]
+    JournalInUse { path: PathBuf },
     #[error("incident journal {}: {source}", path.display())]
     Journal {
         path: PathBuf,
