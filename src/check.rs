@@ -1,7 +1,8 @@
 //! `watchdeck check`: the headless mode for cron, CI and Nagios-style wrappers.
 //!
-//! Polls every source once (or keeps polling for `--for`, so `for` clauses can be met),
-//! evaluates the rules and prints the incidents. The exit code says the worst:
+//! Polls every source once (or keeps polling for `--for`, each source at its own interval,
+//! so `for` clauses can be met), evaluates the rules and prints the incidents. The exit
+//! code says the worst:
 //!
 //! | code | meaning |
 //! | --- | --- |
@@ -20,6 +21,7 @@ use serde_json::json;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::config::settings::SourceSpec;
 use crate::engine::{Core, Situation};
 use crate::incident::{DisplayState, Severity};
 use crate::rules::RuleSet;
@@ -65,10 +67,25 @@ pub async fn run(
 ) -> anyhow::Result<CheckResult> {
     let clients = Arc::new(HttpClients::new()?);
     let mut core = Core::new(settings, rules);
-    let deadline = tokio::time::Instant::now() + duration.unwrap_or_default();
+    let start = tokio::time::Instant::now();
+    let deadline = start + duration.unwrap_or_default();
+    // Each source on its own interval, as the console polls it: its history ring is sized
+    // for that interval (polled faster, it would hold less than the windows rules read), and
+    // a slow source (a backup catalog) is not asked every few seconds.
+    let sources: Vec<SourceSpec> = settings.sources().cloned().collect();
+    let mut due = vec![start; sources.len()];
     let mut situation;
     loop {
-        for report in poll_all(&clients, settings).await {
+        let now = tokio::time::Instant::now();
+        let mut ready = Vec::new();
+        for (spec, due) in sources.iter().zip(&mut due) {
+            if *due <= now {
+                ready.push(spec.clone());
+                // A zero interval (not configurable) would otherwise spin.
+                *due = now + spec.interval.max(Duration::from_millis(100));
+            }
+        }
+        for report in poll_sources(&clients, ready).await {
             core.ingest(report);
         }
         situation = core.round(clock.now());
@@ -76,13 +93,8 @@ pub async fn run(
         if now >= deadline {
             break;
         }
-        // Poll at the fastest source's interval, as the console would.
-        let step = settings
-            .sources()
-            .map(|s| s.interval)
-            .min()
-            .unwrap_or(Duration::from_secs(5));
-        tokio::time::sleep(step.min(deadline - now)).await;
+        let next = due.iter().copied().min().unwrap_or(deadline).min(deadline);
+        tokio::time::sleep_until(next.max(now)).await;
     }
     let exit_code = exit_code(&situation);
     Ok(CheckResult {
@@ -96,9 +108,17 @@ pub async fn poll_all(
     clients: &Arc<HttpClients>,
     settings: &Settings,
 ) -> Vec<crate::source::PollReport> {
+    poll_sources(clients, settings.sources().cloned().collect()).await
+}
+
+/// Poll these sources once, concurrently; one report per source that could be polled.
+async fn poll_sources(
+    clients: &Arc<HttpClients>,
+    sources: Vec<SourceSpec>,
+) -> Vec<crate::source::PollReport> {
     let mut polls = tokio::task::JoinSet::new();
-    for spec in settings.sources() {
-        let (clients, spec) = (clients.clone(), spec.clone());
+    for spec in sources {
+        let clients = clients.clone();
         polls.spawn(async move { poller::poll_once(&clients, &spec).await });
     }
     let mut reports = Vec::new();

@@ -595,3 +595,38 @@ async fn pollers_stop_when_receiver_drops_or_on_shutdown() {
     // Every sender is gone with the tasks.
     assert!(rx.recv().await.is_none());
 }
+
+/// `watchdeck check --for` polls each source at its own interval, as the console does:
+/// a source polled faster than its interval would fill its history ring (sized for that
+/// interval) too soon, and a slow one (a backup catalog) would be asked every few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_for_polls_each_source_at_its_own_interval() {
+    let body = response(
+        "200 OK",
+        &[("Content-Type", "text/plain; version=0.0.4")],
+        GOOD_METRICS.as_bytes(),
+    );
+    let (fast, slow) = (serve(body.clone()).await, serve(body).await);
+    let mut fast_spec = spec("fast", fast.url("/metrics"), metrics_kind());
+    fast_spec.interval = Duration::from_millis(200);
+    let mut slow_spec = spec("slow", slow.url("/metrics"), metrics_kind());
+    slow_spec.interval = Duration::from_secs(60);
+    let s = settings(vec![fast_spec, slow_spec], 8);
+
+    let result = watchdeck::check::run(
+        &s,
+        watchdeck::rules::RuleSet::default_pack().unwrap(),
+        Some(Duration::from_millis(1500)),
+        Arc::new(watchdeck::clock::SystemClock),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        slow.hits(),
+        1,
+        "polled once: its next turn is after the run"
+    );
+    // About eight turns in 1.5 s; a slow machine may miss a few, never all.
+    assert!(fast.hits() >= 3, "fast source polled {} times", fast.hits());
+    assert_eq!(result.exit_code, watchdeck::check::EXIT_NONE);
+}
