@@ -329,21 +329,6 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
     } else {
         "audit.jsonl"
     });
-    let history = match watchdeck::runbook::audit::read_history_report(&audit_path) {
-        Ok(h) => {
-            for w in &h.warnings {
-                tracing::warn!(audit = %audit_path.display(), "{w}");
-            }
-            h.entries
-                .into_iter()
-                .map(watchdeck::ui::launch::history_view)
-                .collect()
-        }
-        Err(e) => {
-            tracing::warn!("cannot read the runbook audit log: {e}");
-            Vec::new()
-        }
-    };
     let runner = (!read_only).then(|| {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let runner = Runner::new(RunnerConfig {
@@ -372,6 +357,29 @@ async fn console(cli: &Cli) -> anyhow::Result<ExitCode> {
             fresh_journal: cli.demo,
         },
     )?;
+    // The demo's audit log starts over with its journal (under the journal's lock, so a
+    // second demo that is refused touches neither): yesterday's demo runs name incident
+    // IDs that today's demo gives to other incidents. It stays after exit, as the journal.
+    if cli.demo
+        && let Err(e) = std::fs::File::create(&audit_path)
+    {
+        tracing::warn!(audit = %audit_path.display(), "cannot empty the demo audit log: {e}");
+    }
+    let history = match watchdeck::runbook::audit::read_history_report(&audit_path) {
+        Ok(h) => {
+            for w in &h.warnings {
+                tracing::warn!(audit = %audit_path.display(), "{w}");
+            }
+            h.entries
+                .into_iter()
+                .map(watchdeck::ui::launch::history_view)
+                .collect()
+        }
+        Err(e) => {
+            tracing::warn!("cannot read the runbook audit log: {e}");
+            Vec::new()
+        }
+    };
     let result = watchdeck::ui::run(
         running.situations.clone(),
         running.commands.clone(),
