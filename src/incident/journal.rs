@@ -264,6 +264,15 @@ fn lock(path: &Path) -> Result<File, IncidentError> {
         Err(fs::TryLockError::WouldBlock) => Err(IncidentError::JournalInUse {
             path: path.to_owned(),
         }),
+        // A filesystem without locks should not keep the console from starting: it runs
+        // as before the lock existed, and says so.
+        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
+            tracing::warn!(
+                lock = %lock_path.display(),
+                "the filesystem cannot lock the incident journal; a second console would not be stopped: {e}"
+            );
+            Ok(file)
+        }
         Err(fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
     }
 }
