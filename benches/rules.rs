@@ -235,6 +235,40 @@ fn after_scrapes(
     total
 }
 
+/// The total of `rules` (build and evaluate) over `iters` rounds, each after a scrape of
+/// `1/parts` of the fleet, the parts taking turns (`turn` counts rounds across calls) so
+/// that every source is still scraped every 30 s: rounds come 30/`parts` s apart.
+fn after_share(
+    fleet: &mut Fleet,
+    input: &mut InputBuilder,
+    iters: u64,
+    turn: &mut u32,
+    parts: u32,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        *turn += 1;
+        let part = *turn % parts;
+        let now = fleet.scrape(30 / i64::from(parts), |id| id.0 % parts == part);
+        total += timed_rules(&fleet.core, input, now);
+    }
+    total
+}
+
+/// Build the rule data and evaluate every rule at `now`, timed. The snapshot is the store's
+/// work, measured in `round`; here it is taken outside the clock.
+fn timed_rules(core: &Core, input: &mut InputBuilder, now: chrono::DateTime<Utc>) -> Duration {
+    let snapshot = core.store().snapshot(now);
+    let start = Instant::now();
+    let data = input.build(core.store(), &snapshot, now);
+    black_box(watchdeck::rules::eval::evaluate(
+        core.rules(),
+        &data,
+        &snapshot,
+    ));
+    start.elapsed()
+}
+
 fn bench(c: &mut Criterion) {
     let mut fleet = fleet();
     let mut group = c.benchmark_group("rules_50x100");
@@ -245,17 +279,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("rules", |b| {
         b.iter_custom(|iters| {
             after_scrapes(&mut fleet, iters, |core, now| {
-                // The snapshot is the store's work, measured in `round`; here it is taken
-                // outside the clock.
-                let snapshot = core.store().snapshot(now);
-                let start = Instant::now();
-                let data = input.build(core.store(), &snapshot, now);
-                black_box(watchdeck::rules::eval::evaluate(
-                    core.rules(),
-                    &data,
-                    &snapshot,
-                ));
-                start.elapsed()
+                timed_rules(core, &mut input, now)
             })
         })
     });
@@ -274,25 +298,7 @@ fn bench(c: &mut Criterion) {
     // scrapes of the last second (every source every 30 s, staggered: 1/30 of the fleet).
     let mut tick = 0u32;
     group.bench_function("rules_tick", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                tick += 1;
-                let turn = tick % 30;
-                let now = fleet.scrape(1, |id| id.0 % 30 == turn);
-                let core = &fleet.core;
-                let snapshot = core.store().snapshot(now);
-                let start = Instant::now();
-                let data = input.build(core.store(), &snapshot, now);
-                black_box(watchdeck::rules::eval::evaluate(
-                    core.rules(),
-                    &data,
-                    &snapshot,
-                ));
-                total += start.elapsed();
-            }
-            total
-        })
+        b.iter_custom(|iters| after_share(&mut fleet, &mut input, iters, &mut tick, 30))
     });
     // The rules that read history (range functions over counters), alone: nearly all of
     // `rules` is theirs, and each figure says what one more such rule costs a round.
@@ -332,25 +338,7 @@ fn bench(c: &mut Criterion) {
     // benches above would read windows of another shape.
     let mut third = 0u32;
     group.bench_function("rules_third", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                third += 1;
-                let turn = third % 3;
-                let now = fleet.scrape(10, |id| id.0 % 3 == turn);
-                let core = &fleet.core;
-                let snapshot = core.store().snapshot(now);
-                let start = Instant::now();
-                let data = input.build(core.store(), &snapshot, now);
-                black_box(watchdeck::rules::eval::evaluate(
-                    core.rules(),
-                    &data,
-                    &snapshot,
-                ));
-                total += start.elapsed();
-            }
-            total
-        })
+        b.iter_custom(|iters| after_share(&mut fleet, &mut input, iters, &mut third, 3))
     });
     group.finish();
 }

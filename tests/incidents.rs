@@ -784,6 +784,23 @@ fn journal_survives_restart() {
     assert_eq!(incidents.next_id(), IncidentId(5));
 }
 
+/// Append the start of a line and no more: a write cut short by a crash, or in progress.
+fn append_torn_line(path: &std::path::Path) {
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("append");
+    f.write_all(br#"{"record":"event","at":"2026-11-20T10:1"#)
+        .expect("tear");
+}
+
+/// The journal at `path` opened, populated (see [`populate`]) and closed.
+fn populated_journal(path: &std::path::Path) {
+    let (mut incidents, _) =
+        Incidents::open_journal(path, IncidentConfig::default()).expect("open");
+    populate(&mut incidents);
+}
+
 /// One console per journal: a second writer is refused with the path (it would hand out
 /// the same IDs and compact the file from under the first); a reader takes no lock and
 /// changes nothing, even the torn tail of a write in progress.
@@ -812,13 +829,7 @@ fn one_writer_per_journal_and_readers_change_nothing() {
     );
 
     // A line being written, as a reader may catch it.
-    let mut f = fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .expect("append");
-    f.write_all(br#"{"record":"event","at":"2026-11-20T10:1"#)
-        .expect("tear");
-    drop(f);
+    append_torn_line(&path);
     let on_disk = fs::read(&path).expect("read");
     let (read, warnings) =
         Incidents::read_journal(&path, IncidentConfig::default()).expect("read while open");
@@ -851,11 +862,7 @@ fn one_writer_per_journal_and_readers_change_nothing() {
 fn a_fresh_journal_starts_empty() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = journal_path(&dir);
-    {
-        let (mut incidents, _) =
-            Incidents::open_journal(&path, IncidentConfig::default()).expect("open");
-        populate(&mut incidents);
-    }
+    populated_journal(&path);
     let (fresh, warnings) =
         Incidents::open_fresh_journal(&path, IncidentConfig::default()).expect("fresh");
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -868,19 +875,9 @@ fn a_fresh_journal_starts_empty() {
 fn journal_tolerates_a_torn_last_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = journal_path(&dir);
-    {
-        let (mut incidents, _) =
-            Incidents::open_journal(&path, IncidentConfig::default()).expect("open");
-        populate(&mut incidents);
-    }
+    populated_journal(&path);
     let good = fs::read(&path).expect("read");
-    let mut f = fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .expect("append");
-    f.write_all(br#"{"record":"event","at":"2026-11-20T10:1"#)
-        .expect("tear");
-    drop(f);
+    append_torn_line(&path);
 
     let (mut incidents, warnings) =
         Incidents::open_journal(&path, IncidentConfig::default()).expect("reopen");
@@ -911,11 +908,7 @@ fn journal_tolerates_a_torn_last_line() {
 fn journal_skips_a_corrupt_middle_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = journal_path(&dir);
-    {
-        let (mut incidents, _) =
-            Incidents::open_journal(&path, IncidentConfig::default()).expect("open");
-        populate(&mut incidents);
-    }
+    populated_journal(&path);
     let text = fs::read_to_string(&path).expect("read");
     let mut lines: Vec<&str> = text.lines().collect();
     let total = lines.len();

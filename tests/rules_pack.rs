@@ -88,6 +88,15 @@ fn primary_exporter_silent(d: &mut MemoryData) {
     );
 }
 
+/// The production host `node`'s node_exporter answers (`node_up` 1) or not.
+fn host_answers(d: &mut MemoryData, node: &str, up: bool) {
+    d.push(
+        "node_up",
+        label_set([("env", "production"), ("node", node), ("role", "db")]),
+        f64::from(u8::from(up)),
+    );
+}
+
 fn galera(d: &mut MemoryData, env: &str, members: &[(&str, f64, f64, f64)]) {
     d.push(
         "galera_cluster_expected",
@@ -222,11 +231,7 @@ const CASES: &[Case] = &[
         rule: "database_primary_down",
         setup: |d| {
             primary_exporter_silent(d);
-            d.push(
-                "node_up",
-                label_set([("env", "production"), ("node", "pg1"), ("role", "db")]),
-                1.,
-            );
+            host_answers(d, "pg1", true);
         },
         expect: &[],
     },
@@ -235,17 +240,9 @@ const CASES: &[Case] = &[
         rule: "database_primary_down",
         setup: |d| {
             primary_exporter_silent(d);
-            d.push(
-                "node_up",
-                label_set([("env", "production"), ("node", "pg1"), ("role", "db")]),
-                0.,
-            );
+            host_answers(d, "pg1", false);
             // Another host answering does not hide this one.
-            d.push(
-                "node_up",
-                label_set([("env", "production"), ("node", "pg2"), ("role", "db")]),
-                1.,
-            );
+            host_answers(d, "pg2", true);
         },
         expect: &[("node=pg1", Severity::Sev1)],
     },
